@@ -1,0 +1,3 @@
+from pmctl.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""The command line: parses, calls the core, renders. No decisions live here."""

@@ -1,0 +1,45 @@
+"""The ``pmctl`` application: global options and the list of commands."""
+
+from pathlib import Path
+
+import typer
+
+from pmctl import __version__
+from pmctl.cli import migrate, pending
+from pmctl.cli.environment import Environment
+from pmctl.cli.group import PmctlGroup
+from pmctl.sim.cli import sim_app
+
+app = typer.Typer(
+    cls=PmctlGroup,
+    help="pmctl: the position manager. Exit codes: 0 ok, 1 failure, 2 usage/config, 3 pending (dry-run), 75 locked.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"pmctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    env_file: Path | None = typer.Option(
+        None, "--env-file", help="Read settings from this file instead of ./.env (the environment still wins)."
+    ),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    ctx.obj = Environment(env_file=env_file)
+
+
+app.command("migrate")(migrate.migrate)
+pending.register(app)
+app.add_typer(sim_app, name="sim", help="The Alpaca-compatible paper emulator.")
+
+
+def main() -> None:
+    app(prog_name="pmctl")

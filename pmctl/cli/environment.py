@@ -1,0 +1,66 @@
+"""What a command runs against: settings from the environment and a database URL.
+
+Loaded on first use by each command, not in the app callback, so that
+``pmctl COMMAND --help`` works even while a setting is wrong.
+"""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import typer
+
+from pmctl.config import Settings, load_settings
+from pmctl.errors import ConfigError
+
+
+@dataclass
+class Environment:
+    env_file: Path | None
+    _settings: Settings | None = field(default=None, repr=False)
+    _database_url: str | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(_variables(self.env_file), default_home=_default_home())
+        return self._settings
+
+    @property
+    def database_url(self) -> str:
+        """The configured server, or the embedded one started on first use."""
+        if self._database_url is None:
+            if self.settings.database_url:
+                self._database_url = self.settings.database_url
+            else:
+                from pmctl.store import embedded
+
+                self._database_url = embedded.start(self.settings.home)
+        return self._database_url
+
+
+def environment(ctx: typer.Context) -> Environment:
+    return ctx.find_root().obj
+
+
+def _variables(env_file: Path | None) -> dict[str, str]:
+    """The process environment over the ``.env`` file: what cron or the shell sets wins."""
+    from dotenv import dotenv_values
+
+    if env_file is not None:
+        if not env_file.is_file():
+            raise ConfigError(f"--env-file {env_file}: no such file")
+        file_values = dotenv_values(env_file)
+    elif Path(".env").is_file():
+        file_values = dotenv_values(".env")
+    else:
+        file_values = {}
+    merged = {key: value for key, value in file_values.items() if value is not None}
+    merged.update(os.environ)
+    return merged
+
+
+def _default_home() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("pmctl", appauthor=False))

