@@ -1,0 +1,144 @@
+"""Broker records kept by the simulator; money and quantities are Decimal, times UTC."""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from pmctl import occ
+
+OPEN_STATUSES = frozenset({"new", "accepted", "partially_filled", "pending_new"})
+_ASSET_NAMESPACE = uuid.UUID("6f1c2b7e-4a6d-4c1e-9a53-0d2f5b1f7a10")
+
+
+class SimError(Exception):
+    """A refusal in Alpaca's shape: HTTP status, Alpaca's numeric code and its message."""
+
+    def __init__(self, status: int, code: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def not_found(message: str) -> SimError:
+    return SimError(404, 40410000, message)
+
+
+def forbidden(message: str) -> SimError:
+    return SimError(403, 40310000, message)
+
+
+def unprocessable(message: str) -> SimError:
+    return SimError(422, 42210000, message)
+
+
+def asset_id(symbol: str) -> uuid.UUID:
+    """Stable per symbol and shared by all accounts, as Alpaca's asset ids are."""
+    return uuid.uuid5(_ASSET_NAMESPACE, symbol)
+
+
+def multiplier(symbol: str) -> int:
+    return 100 if occ.is_option(symbol) else 1
+
+
+def fmt(value: Decimal) -> str:
+    """Alpaca sends numbers as plain decimal strings: no exponent, no trailing zeros."""
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "0") else text
+
+
+@dataclass
+class Position:
+    symbol: str
+    qty: Decimal
+    avg_entry_price: Decimal
+
+    @property
+    def asset_id(self) -> uuid.UUID:
+        return asset_id(self.symbol)
+
+
+@dataclass
+class Order:
+    id: uuid.UUID
+    client_order_id: str
+    symbol: str
+    side: str
+    type: str
+    qty: Decimal
+    time_in_force: str
+    created_at: datetime
+    status: str
+    order_class: str = "simple"
+    position_intent: str | None = None
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    trail_price: Decimal | None = None
+    trail_percent: Decimal | None = None
+    hwm: Decimal | None = None
+    extended_hours: bool = False
+    filled_qty: Decimal = Decimal(0)
+    filled_avg_price: Decimal | None = None
+    updated_at: datetime | None = None
+    filled_at: datetime | None = None
+    canceled_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.qty - self.filled_qty
+
+    @property
+    def direction(self) -> int:
+        return 1 if self.side == "buy" else -1
+
+
+@dataclass
+class Activity:
+    """body is already in Alpaca's JSON shape; (at, seq) orders history under a frozen clock."""
+
+    id: str
+    at: datetime
+    seq: int
+    activity_type: str
+    body: dict
+
+
+@dataclass
+class Account:
+    name: str
+    api_key: str
+    secret_key: str
+    account_number: str
+    id: uuid.UUID
+    cash: Decimal
+    created_at: datetime
+    positions: dict[str, Position] = field(default_factory=dict)
+    orders: list[Order] = field(default_factory=list)
+    activities: list[Activity] = field(default_factory=list)
+
+
+@dataclass
+class RequestRecord:
+    at: datetime
+    method: str
+    path: str
+    account: str | None
+    status: int
+
+
+@dataclass
+class Fault:
+    """Applies to the next `remaining` requests whose path matches the glob `path`."""
+
+    path: str
+    kind: str
+    remaining: int
+    method: str | None = None
+    status: int | None = None
+    seconds: float | None = None
+    message: str | None = None
