@@ -1,0 +1,292 @@
+"""The one adapter between pmctl and Alpaca, through the official alpaca-py SDK.
+
+Each method is one thing the core needs, in as few requests as the API allows,
+and returns plain data from ``pmctl.broker.types``. Reads retry within a bound;
+order submissions never retry. Importing this module imports alpaca-py, so only
+commands that talk to the broker do.
+"""
+
+import json
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+import requests
+from alpaca.common.exceptions import APIError
+from alpaca.data.historical.option import OptionHistoricalDataClient
+from alpaca.data.historical.stock import StockHistoricalDataClient
+from alpaca.data.requests import OptionLatestQuoteRequest, StockLatestTradeRequest
+from alpaca.trading.client import TradingClient
+from alpaca.trading.enums import OrderSide, PositionIntent, QueryOrderStatus, TimeInForce
+from alpaca.trading.requests import GetCalendarRequest, GetOrdersRequest, MarketOrderRequest
+from pydantic import ValidationError
+
+from pmctl import occ
+from pmctl.broker import errors
+from pmctl.broker.transport import RetryPolicy, Retryable, configure, with_retries
+from pmctl.broker.types import AccountInfo, Clock, CloseRequest, Fill, NonTradeActivity, Order, Position, Session
+from pmctl.config import AccountConfig
+
+T = TypeVar("T")
+MARKET_ZONE = ZoneInfo("America/New_York")
+ORDERS_PAGE = 500
+ACTIVITIES_PAGE = 100
+OPTION_EVENTS = ("OPEXP", "OPEXC", "OPASN")
+
+
+class AlpacaBroker:
+    """The broker as seen by one configured account."""
+
+    def __init__(self, account: AccountConfig, timeout: Decimal, policy: RetryPolicy = RetryPolicy(), sleep=None):
+        self.account_name = account.name
+        key, secret = account.api_key.reveal(), account.secret_key.reveal()
+        self._trading = TradingClient(key, secret, paper=account.paper, url_override=account.base_url)
+        self._stocks = StockHistoricalDataClient(key, secret, url_override=account.data_url)
+        self._options = OptionHistoricalDataClient(key, secret, url_override=account.data_url)
+        for client in (self._trading, self._stocks, self._options):
+            configure(client, float(timeout))
+        self._policy = policy
+        self._sleep = sleep
+        self._account: AccountInfo | None = None
+
+    def account(self) -> AccountInfo:
+        """Who these keys belong to; asked once per process."""
+        if self._account is None:
+            raw = self._read("read the account", self._trading.get_account)
+            self._account = AccountInfo(str(raw.id), raw.account_number, str(raw.status.value))
+        return self._account
+
+    def clock(self) -> Clock:
+        raw = self._read("read the market clock", self._trading.get_clock)
+        return Clock(_utc(raw.timestamp), raw.is_open, _utc(raw.next_open), _utc(raw.next_close))
+
+    def calendar(self, start: date, end: date) -> list[Session]:
+        raw = self._read(
+            "read the market calendar", lambda: self._trading.get_calendar(GetCalendarRequest(start=start, end=end))
+        )
+        return [
+            Session(day.date, _market_time(day.date, day.open), _market_time(day.date, day.close)) for day in raw
+        ]
+
+    def positions(self) -> list[Position]:
+        raw = self._read("read positions", self._trading.get_all_positions)
+        return [_position(item) for item in raw]
+
+    def open_orders(self) -> list[Order]:
+        """Every open order, paging backwards by submission time past the API's 500 per request."""
+        found: dict[str, Order] = {}
+        until: datetime | None = None
+        while True:
+            query = GetOrdersRequest(
+                status=QueryOrderStatus.OPEN, limit=ORDERS_PAGE, direction="desc", nested=False, until=until
+            )
+            page = self._read("read open orders", lambda: self._trading.get_orders(filter=query))
+            fresh = [_order(item) for item in page if str(item.id) not in found]
+            found.update((order.id, order) for order in fresh)
+            if len(page) < ORDERS_PAGE or not fresh:
+                return list(found.values())
+            until = min(order.submitted_at for order in fresh)
+
+    def order_by_client_id(self, client_order_id: str) -> Order | None:
+        try:
+            raw = self._read(
+                f"look up order {client_order_id}", lambda: self._trading.get_order_by_client_id(client_order_id)
+            )
+        except errors.OrderNotFound:
+            return None
+        return _order(raw)
+
+    def cancel_order(self, order_id: str) -> None:
+        self._read(f"cancel order {order_id}", lambda: self._trading.cancel_order_by_id(order_id))
+
+    def submit_close(self, request: CloseRequest) -> Order:
+        """Send one reducing market order, once. An unclear outcome is ``OrderOutcomeUnknown``."""
+        order = MarketOrderRequest(
+            symbol=request.symbol,
+            qty=float(request.qty),
+            side=OrderSide(request.side),
+            time_in_force=TimeInForce.DAY,
+            client_order_id=request.client_order_id,
+            position_intent=PositionIntent(request.position_intent) if request.position_intent else None,
+        )
+        action = f"{request.side} {request.qty} {request.symbol} to close"
+        try:
+            raw = self._trading.submit_order(order)
+        except APIError as error:
+            failure = errors.classify(error.status_code, str(error), action)
+            if isinstance(failure, errors.BrokerUnavailable):
+                raise errors.OrderOutcomeUnknown(
+                    f"no clear answer to the order {request.client_order_id} ({action}): {failure}"
+                ) from None
+            raise failure from None
+        except (requests.Timeout, requests.ConnectionError) as error:
+            raise errors.OrderOutcomeUnknown(
+                f"no answer to the order {request.client_order_id} ({action}): {type(error).__name__}"
+            ) from None
+        return _order(raw)
+
+    def fills_since(self, after: datetime) -> list[Fill]:
+        """FILL activities after a time, oldest first, read raw: alpaca-py 0.44 cannot parse them."""
+        return [_fill(item) for item in self._activities("/account/activities/FILL", {}, after)]
+
+    def option_events_since(self, after: datetime) -> list[NonTradeActivity]:
+        items = self._activities("/account/activities", {"activity_types": ",".join(OPTION_EVENTS)}, after)
+        return [_non_trade(item) for item in items]
+
+    def latest_prices(self, symbols: Iterable[str]) -> dict[str, Decimal]:
+        """Last trade for stocks, quote midpoint for contracts; symbols without a price are left out."""
+        wanted = sorted(set(symbols))
+        stocks = [s for s in wanted if not occ.is_option(s)]
+        options = [s for s in wanted if occ.is_option(s)]
+        prices: dict[str, Decimal] = {}
+        if stocks:
+            trades = self._read(
+                "read stock prices",
+                lambda: self._stocks.get_stock_latest_trade(StockLatestTradeRequest(symbol_or_symbols=stocks)),
+            )
+            prices.update((symbol, _decimal(trade.price)) for symbol, trade in trades.items())
+        if options:
+            quotes = self._read(
+                "read option quotes",
+                lambda: self._options.get_option_latest_quote(OptionLatestQuoteRequest(symbol_or_symbols=options)),
+            )
+            for symbol, quote in quotes.items():
+                if quote.bid_price and quote.ask_price:
+                    prices[symbol] = (_decimal(quote.bid_price) + _decimal(quote.ask_price)) / 2
+        return prices
+
+    def _activities(self, path: str, params: dict, after: datetime) -> list[dict]:
+        items: list[dict] = []
+        token: str | None = None
+        while True:
+            query = {**params, "after": after.isoformat(), "direction": "asc", "page_size": ACTIVITIES_PAGE}
+            if token:
+                query["page_token"] = token
+            page = self._read(f"read account activities ({path})", lambda: self._trading.get(path, query))
+            if not isinstance(page, list):
+                raise errors.BrokerUnavailable(f"unreadable answer from {path}: expected a list")
+            items.extend(page)
+            if len(page) < ACTIVITIES_PAGE:
+                return items
+            token = page[-1].get("id")
+
+    def _read(self, action: str, call: Callable[[], T]) -> T:
+        def attempt() -> T:
+            try:
+                return call()
+            except APIError as error:
+                failure = errors.classify(error.status_code, str(error), action)
+                if isinstance(failure, errors.BrokerUnavailable):
+                    raise Retryable(failure) from None
+                raise failure from None
+            except (requests.Timeout, requests.ConnectionError) as error:
+                raise Retryable(
+                    errors.BrokerUnavailable(f"broker unreachable while trying to {action}: {_describe(error)}")
+                ) from None
+            except (ValidationError, ValueError) as error:
+                raise errors.BrokerUnavailable(
+                    f"unreadable answer from the broker while trying to {action}: {type(error).__name__}"
+                ) from None
+
+        kwargs = {"sleep": self._sleep} if self._sleep else {}
+        return with_retries(attempt, self._policy, **kwargs)
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, requests.Timeout):
+        return "timed out"
+    return "connection failed"
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def _market_time(day: date, moment: datetime) -> datetime:
+    """Calendar times are New York wall-clock times; alpaca-py gives them naive."""
+    if moment.tzinfo is None:
+        moment = datetime.combine(day, moment.time(), MARKET_ZONE)
+    return moment.astimezone(timezone.utc)
+
+
+def _decimal(value) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"not a number: {value!r}") from None
+    if not number.is_finite():
+        raise ValueError(f"not a finite number: {value!r}")
+    return number
+
+
+def _optional_decimal(value) -> Decimal | None:
+    return None if value in (None, "") else _decimal(value)
+
+
+def _position(raw) -> Position:
+    qty = _decimal(raw.qty)
+    side = raw.side.value if hasattr(raw.side, "value") else str(raw.side)
+    signed = -abs(qty) if side == "short" else abs(qty)
+    available = _optional_decimal(raw.qty_available)
+    return Position(
+        symbol=raw.symbol,
+        qty=signed,
+        qty_available=abs(available) if available is not None else abs(qty),
+        avg_entry_price=_decimal(raw.avg_entry_price),
+        current_price=_optional_decimal(raw.current_price),
+        asset_class=raw.asset_class.value if hasattr(raw.asset_class, "value") else str(raw.asset_class),
+    )
+
+
+def _order(raw) -> Order:
+    return Order(
+        id=str(raw.id),
+        client_order_id=raw.client_order_id,
+        symbol=raw.symbol or "",
+        side=raw.side.value if raw.side else "",
+        qty=_optional_decimal(raw.qty) or Decimal(0),
+        filled_qty=_optional_decimal(raw.filled_qty) or Decimal(0),
+        filled_avg_price=_optional_decimal(raw.filled_avg_price),
+        order_type=(raw.order_type or raw.type).value if (raw.order_type or raw.type) else "",
+        status=raw.status.value,
+        submitted_at=_utc(raw.submitted_at),
+        filled_at=_utc(raw.filled_at) if raw.filled_at else None,
+        position_intent=raw.position_intent.value if raw.position_intent else None,
+    )
+
+
+def _fill(item: dict) -> Fill:
+    try:
+        return Fill(
+            id=str(item["id"]),
+            order_id=str(item["order_id"]),
+            symbol=str(item["symbol"]),
+            side=str(item["side"]),
+            qty=_decimal(item["qty"]),
+            price=_decimal(item["price"]),
+            time=_utc(datetime.fromisoformat(str(item["transaction_time"]).replace("Z", "+00:00"))),
+        )
+    except (KeyError, ValueError, TypeError) as error:
+        raise errors.BrokerUnavailable(f"unreadable FILL activity from the broker: {_item_text(item, error)}") from None
+
+
+def _non_trade(item: dict) -> NonTradeActivity:
+    try:
+        return NonTradeActivity(
+            id=str(item["id"]),
+            activity_type=str(item["activity_type"]),
+            symbol=str(item["symbol"]),
+            qty=_decimal(item["qty"]),
+            day=date.fromisoformat(str(item["date"])[:10]),
+        )
+    except (KeyError, ValueError, TypeError) as error:
+        raise errors.BrokerUnavailable(f"unreadable account activity from the broker: {_item_text(item, error)}") from None
+
+
+def _item_text(item, error: Exception) -> str:
+    return f"{type(error).__name__} {error} in {json.dumps(item, default=str)[:200]}"
+
