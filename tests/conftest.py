@@ -7,6 +7,8 @@ asks for ``database_url`` gets a database of its own, dropped afterwards.
 
 import os
 import uuid
+from datetime import datetime, timezone
+from decimal import Decimal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -17,6 +19,9 @@ from psycopg import sql
 from typer.testing import CliRunner
 
 from pmctl.cli.app import app
+from pmctl.sim.clock import Calendar, SimClock
+from pmctl.sim.server import SimServer
+from pmctl.sim.state import SimState
 
 
 @pytest.fixture(scope="session")
@@ -70,3 +75,34 @@ def pmctl(clean_env, database_url):
         return Result(result.exit_code, result.stdout, result.stderr)
 
     return run
+
+
+# The emulator: two accounts "a" and "b" on a frozen, open market at 16:00 UTC.
+KEYS = {"a": ("PKAAAATEST", "secret-a"), "b": ("PKBBBBTEST", "secret-b")}
+NOON = datetime(2026, 2, 3, 16, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def state():
+    state = SimState(SimClock(Calendar(), NOON, is_open=True, frozen=True))
+    for name, (key, secret) in KEYS.items():
+        state.add_account(name, key, secret, account_number=f"PA-{name.upper()}")
+    state.set_price("GOOGL", Decimal("335.40"))
+    state.set_price("GOOGL260220C00340000", Decimal("4.00"))
+    return state
+
+
+@pytest.fixture
+def sim(state):
+    with SimServer(state) as server:
+        yield server
+
+
+@pytest.fixture
+def keys():
+    return KEYS
+
+
+@pytest.fixture
+def noon():
+    return NOON

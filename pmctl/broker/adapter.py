@@ -8,7 +8,7 @@ commands that talk to the broker do.
 
 import json
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -75,7 +75,11 @@ class AlpacaBroker:
         return [_position(item) for item in raw]
 
     def open_orders(self) -> list[Order]:
-        """Every open order, paging backwards by submission time past the API's 500 per request."""
+        """Every open order, paging backwards by submission time past the API's 500 per request.
+
+        A read that cannot be completed raises: a partial list of orders would
+        look like quantity that nothing holds.
+        """
         found: dict[str, Order] = {}
         until: datetime | None = None
         while True:
@@ -85,9 +89,14 @@ class AlpacaBroker:
             page = self._read("read open orders", lambda: self._trading.get_orders(filter=query))
             fresh = [_order(item) for item in page if str(item.id) not in found]
             found.update((order.id, order) for order in fresh)
-            if len(page) < ORDERS_PAGE or not fresh:
+            if len(page) < ORDERS_PAGE:
                 return list(found.values())
-            until = min(order.submitted_at for order in fresh)
+            if not fresh:
+                raise errors.BrokerUnavailable(
+                    f"could not read every open order: more than {ORDERS_PAGE} share one submission time"
+                )
+            # ``until`` is exclusive: step just past the oldest time seen so orders sharing it are not skipped.
+            until = min(order.submitted_at for order in fresh) + timedelta(microseconds=1)
 
     def order_by_client_id(self, client_order_id: str) -> Order | None:
         try:

@@ -1,0 +1,81 @@
+"""What the core decides on: a row of ``active_positions`` and a snapshot of one account."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from pmctl.broker.types import Clock, Order, Position, Session
+from pmctl.config import RuleDefaults
+
+OPEN = "open"
+CLOSING = "closing"
+CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One open or closing position as the database records it. Times are UTC."""
+
+    id: int
+    account_name: str
+    symbol: str
+    ticker: str
+    instrument_type: str
+    strategy_type: str
+    side: str
+    quantity: Decimal
+    entry_price: Decimal
+    entry_time: datetime
+    status: str = OPEN
+    expiration_date: date | None = None
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
+    trailing_stop_percent: Decimal | None = None
+    peak_price: Decimal | None = None
+    trailing_stop_price: Decimal | None = None
+    max_hold_minutes: int | None = None
+    original_quantity: Decimal | None = None
+    current_price: Decimal | None = None
+    stop_order_id: str | None = None
+    target_order_id: str | None = None
+    close_client_order_id: str | None = None
+    close_order_id: str | None = None
+    close_quantity: Decimal | None = None
+    close_attempts: int = 0
+    close_submitted_at: datetime | None = None
+    close_reason: str | None = None
+
+    @property
+    def is_short(self) -> bool:
+        return self.side == "short"
+
+    @property
+    def is_option(self) -> bool:
+        return self.instrument_type in ("CALL", "PUT")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything one decision about one account may look at, read at one moment.
+
+    ``close_orders`` holds what the broker says about each closing row's order,
+    looked up by client order id (``None``: the broker never received it).
+    ``sessions`` covers the calendar from today to the nearest expirations that
+    could matter; it is empty when no option is near expiry.
+    """
+
+    account: str
+    rows: tuple[Row, ...]
+    positions: tuple[Position, ...]
+    open_orders: tuple[Order, ...]
+    clock: Clock
+    rules: RuleDefaults
+    adopt: bool = True
+    sessions: tuple[Session, ...] = ()
+    close_orders: dict[str, Order | None] = field(default_factory=dict)
+
+    def position(self, symbol: str) -> Position | None:
+        for position in self.positions:
+            if position.symbol == symbol:
+                return position
+        return None
