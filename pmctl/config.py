@@ -85,6 +85,7 @@ class Settings:
     rules: RuleDefaults
     broker_timeout: Decimal
     reconcile_grace_seconds: int
+    alert_cooldown_minutes: int
 
     def account(self, name: str) -> AccountConfig:
         for account in self.accounts:
@@ -125,6 +126,7 @@ def load_settings(env: Mapping[str, str], default_home: Path) -> Settings:
         ),
         broker_timeout=reader.decimal("PMCTL_BROKER_TIMEOUT", default=Decimal("10")),
         reconcile_grace_seconds=reader.integer("PMCTL_RECONCILE_GRACE_SECONDS", minimum=0, default=120),
+        alert_cooldown_minutes=reader.integer("PMCTL_ALERT_COOLDOWN_MINUTES", minimum=0, default=60),
     )
 
 

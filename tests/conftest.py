@@ -7,17 +7,18 @@ asks for ``database_url`` gets a database of its own, dropped afterwards.
 
 import os
 import uuid
-from datetime import datetime, timezone
 from decimal import Decimal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import psycopg
+import psycopg.rows
 import pytest
 from psycopg import sql
 from typer.testing import CliRunner
 
+from helpers import KEYS, NOON
 from pmctl.cli.app import app
 from pmctl.sim.clock import Calendar, SimClock
 from pmctl.sim.server import SimServer
@@ -78,8 +79,6 @@ def pmctl(clean_env, database_url):
 
 
 # The emulator: two accounts "a" and "b" on a frozen, open market at 16:00 UTC.
-KEYS = {"a": ("PKAAAATEST", "secret-a"), "b": ("PKBBBBTEST", "secret-b")}
-NOON = datetime(2026, 2, 3, 16, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
@@ -106,3 +105,25 @@ def keys():
 @pytest.fixture
 def noon():
     return NOON
+
+
+@pytest.fixture
+def desk_env(sim, keys) -> dict[str, str]:
+    """pmctl's settings for accounts "a" and "b" at the emulator."""
+    env = {"PMCTL_ACCOUNTS": "a,b", "PMCTL_BROKER_TIMEOUT": "5"}
+    for name, (key, secret) in keys.items():
+        prefix = f"PMCTL_{name.upper()}_"
+        env.update({prefix + "API_KEY": key, prefix + "SECRET_KEY": secret, prefix + "BASE_URL": sim.url,
+                    prefix + "DATA_URL": sim.url})
+    return env
+
+
+@pytest.fixture
+def desk(pmctl, desk_env, database_url):
+    """A migrated database and pmctl wired to the emulator; ``desk(...)`` runs a command."""
+    assert pmctl("migrate").exit_code == 0
+
+    def run(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
+        return pmctl(*args, env={**desk_env, **(env or {})}, input=input)
+
+    return run

@@ -109,7 +109,7 @@ def test_the_cli_exits_2_naming_the_setting_and_touches_no_database(pmctl, env, 
     assert message in result.stderr
     assert result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
-    assert pmctl("migrate", "--status").stdout.count("pending") == 2
+    assert pmctl("migrate", "--status").stdout.count("pending") == 3
 
 
 def test_env_file_is_read_and_the_environment_wins(pmctl, tmp_path):

@@ -17,6 +17,7 @@ from pmctl.errors import ConfigError
 @dataclass
 class Environment:
     env_file: Path | None
+    operator: str | None = None
     _settings: Settings | None = field(default=None, repr=False)
     _database_url: str | None = field(default=None, repr=False)
 

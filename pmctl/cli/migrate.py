@@ -30,17 +30,12 @@ def migrate(
                 typer.echo(f"would apply {migration.version}_{migration.name}")
             typer.echo(f"{len(todo)} pending migration(s)" if todo else "schema is current: nothing to apply")
             exit_with(ExitCode.PENDING if todo else ExitCode.OK)
-        schema.lock(conn)
-        try:
-            schema.ensure_ledger(conn)
-            todo = schema.pending(available, schema.applied(conn))
-            for migration in todo:
-                for notice in schema.apply(conn, migration):
-                    typer.echo(f"  {notice}")
-                typer.echo(f"applied {migration.version}_{migration.name}")
-        finally:
-            schema.unlock(conn)
-    typer.echo(f"{len(todo)} migration(s) applied" if todo else "schema is current: nothing to apply")
+        done = schema.migrate(conn, available)
+    for migration, notices in done:
+        for notice in notices:
+            typer.echo(f"  {notice}")
+        typer.echo(f"applied {migration.version}_{migration.name}")
+    typer.echo(f"{len(done)} migration(s) applied" if done else "schema is current: nothing to apply")
 
 
 def _print_status(available, done) -> None:

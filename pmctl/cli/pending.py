@@ -5,10 +5,6 @@ import typer
 from pmctl.errors import PmctlError
 
 _ARRIVES = {
-    "sync": 4,
-    "status": 4,
-    "check": 4,
-    "close": 4,
     "reconcile": 5,
     "cleanup-phantoms": 5,
 }

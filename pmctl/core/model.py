@@ -61,7 +61,8 @@ class Snapshot:
     ``close_orders`` holds what the broker says about each closing row's order,
     looked up by client order id (``None``: the broker never received it).
     ``sessions`` covers the calendar from today to the nearest expirations that
-    could matter; it is empty when no option is near expiry.
+    could matter; it is empty when no option is near expiry. ``recent_alerts``
+    holds the (kind, symbol) pairs already alerted within the cooldown.
     """
 
     account: str
@@ -73,6 +74,7 @@ class Snapshot:
     adopt: bool = True
     sessions: tuple[Session, ...] = ()
     close_orders: dict[str, Order | None] = field(default_factory=dict)
+    recent_alerts: frozenset[tuple[str, str]] = frozenset()
 
     def position(self, symbol: str) -> Position | None:
         for position in self.positions:

@@ -120,3 +120,16 @@ def lock(conn: psycopg.Connection) -> None:
 
 def unlock(conn: psycopg.Connection) -> None:
     conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATE_LOCK_KEY,))
+
+
+def migrate(conn: psycopg.Connection, migrations: tuple[Migration, ...]) -> list[tuple[Migration, list[str]]]:
+    """Apply what is pending under the migrate lock; returns each applied migration with its notices."""
+    lock(conn)
+    try:
+        ensure_ledger(conn)
+        done = []
+        for migration in pending(migrations, applied(conn)):
+            done.append((migration, apply(conn, migration)))
+        return done
+    finally:
+        unlock(conn)

@@ -1,0 +1,168 @@
+"""``sync``, ``check``, ``close`` and ``status``: one core, driven from the command line."""
+
+import sys
+from decimal import Decimal, InvalidOperation
+
+import typer
+
+from pmctl.cli.environment import environment
+from pmctl.cli.group import exit_with
+from pmctl.errors import UsageError
+from pmctl.exit_codes import ExitCode
+
+ACCOUNT = typer.Option(None, "--account", "-a", help="Only this account (default: every configured account).")
+DRY_RUN = typer.Option(False, "--dry-run", help="Print the plan; change nothing, send nothing. Exit 3 if it would act.")
+
+
+def sync(ctx: typer.Context, account: str | None = ACCOUNT, dry_run: bool = DRY_RUN) -> None:
+    """Adopt broker positions that have no row; make rows follow the broker's quantities."""
+    from pmctl.core.plan import Plan
+    from pmctl.core.sync import plan_sync
+
+    _run(ctx, account, dry_run, lambda snapshot: Plan(snapshot.account, tuple(plan_sync(snapshot))))
+
+
+def check(ctx: typer.Context, account: str | None = ACCOUNT, dry_run: bool = DRY_RUN) -> None:
+    """One monitoring cycle: sync, refresh prices, apply the exit rules, settle closes. The cron job."""
+    from pmctl.core.check import plan_check
+
+    _run(ctx, account, dry_run, plan_check)
+
+
+def close(
+    ctx: typer.Context,
+    target: str = typer.Argument(..., help="Row id or symbol (the OCC contract for an option)."),
+    account: str | None = ACCOUNT,
+    qty: str | None = typer.Option(None, "--qty", help="Close only this many shares or contracts."),
+    reason: str | None = typer.Option(None, "--reason", help="Recorded as the close reason (default forced_close)."),
+    dry_run: bool = DRY_RUN,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Close one position now, through the same plan and safety checks as the exit rules."""
+    from pmctl.core.close import find_row, plan_forced_close
+
+    quantity = _quantity(qty)
+    if reason is not None and not (0 < len(reason.strip()) <= 50):
+        raise UsageError("--reason must be 1 to 50 characters")
+    env = environment(ctx)
+    settings = env.settings
+    if account is None and len(settings.selected(None)) > 1:
+        raise UsageError("more than one account is configured: name one with --account")
+    chosen = settings.selected(account)[0]
+
+    def decide(snapshot):
+        row = find_row(snapshot.rows, target)
+        if row is None:
+            raise UsageError(_no_row(env, target, chosen.name))
+        plan = plan_forced_close(snapshot, row, quantity, reason.strip() if reason else None)
+        if not dry_run and not yes:
+            _confirm(plan)
+        return plan
+
+    _run(ctx, chosen.name, dry_run, decide, failure_when_deferred=not dry_run)
+
+
+def status(
+    ctx: typer.Context,
+    account: str | None = ACCOUNT,
+    output: str = typer.Option("table", "--format", help="table or json."),
+    as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
+    offline: bool = typer.Option(False, "--offline", help="Show the database alone; do not ask the broker."),
+) -> None:
+    """The open positions: database rows beside what the broker holds."""
+    from pmctl.cli import render
+    from pmctl.core import status as book
+
+    if output not in ("table", "json"):
+        raise UsageError(f"--format {output!r}: choose table or json")
+    env = environment(ctx)
+    settings = env.settings
+    errors: dict[str, str] = {}
+    if offline:
+        lines = _offline(env, account)
+    else:
+        from pmctl.core.plan import Plan
+        from pmctl.shell.run import run
+
+        results = run(settings, env.database_url, account, lambda s: Plan(s.account), True, env.operator)
+        lines = [line for r in results if r.snapshot is not None for line in book.lines(r.snapshot)]
+        errors = {r.account: str(r.error) for r in results if r.error is not None}
+    rows = render.status_rows(lines)
+    if as_json or output == "json":
+        render.print_status_json(rows, errors)
+    else:
+        render.print_status_table(rows)
+    for name, message in errors.items():
+        typer.echo(f"pmctl: error: [{name}] {message}", err=True)
+    exit_with(ExitCode.FAILURE if errors else ExitCode.OK)
+
+
+def _offline(env, account):
+    from datetime import datetime, timezone
+
+    from pmctl.core import status as book
+    from pmctl.shell.run import ensure_schema
+    from pmctl.store import positions as store
+    from pmctl.store.connection import connection
+
+    settings = env.settings
+    with connection(env.database_url, autocommit=True) as conn:
+        ensure_schema(conn, owned=settings.database_url is None, dry_run=True)
+        rows = tuple(row for a in settings.selected(account) for row in store.live_rows(conn, a.name))
+    return book.offline_lines(rows, datetime.now(timezone.utc), settings.rules)
+
+
+def _run(ctx, account, dry_run, decide, failure_when_deferred=False) -> None:
+    from pmctl.cli import render
+    from pmctl.core.plan import Defer
+    from pmctl.shell.run import exit_code, run
+
+    env = environment(ctx)
+    results = run(env.settings, env.database_url, account, decide, dry_run, env.operator)
+    render.print_results(results, dry_run)
+    code = exit_code(results, dry_run)
+    deferred = any(isinstance(o.action, Defer) for r in results for o in r.outcomes)
+    if failure_when_deferred and deferred and code == ExitCode.OK:
+        code = ExitCode.FAILURE
+    exit_with(code)
+
+
+def _quantity(text: str | None) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise UsageError(f"--qty {text!r} is not a number") from None
+    if not value.is_finite() or value <= 0:
+        raise UsageError(f"--qty {text!r} must be a positive number")
+    return value
+
+
+def _no_row(env, target: str, account: str) -> str:
+    if not target.isdigit():
+        return f"no open row for {target.upper()} in account {account!r}"
+    from pmctl.store import positions as store
+    from pmctl.store.connection import connection
+
+    with connection(env.database_url, autocommit=True) as conn:
+        found = store.row_account(conn, int(target))
+    if found is None:
+        return f"no row {target}"
+    owner, state = found
+    if owner != account:
+        return f"row {target} belongs to another account, not {account!r}"
+    return f"row {target} is {state}, not open"
+
+
+def _confirm(plan) -> None:
+    from pmctl.cli.render import describe
+    from pmctl.core.plan import Close
+
+    closes = plan.of(Close)
+    if not closes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError("refusing to close without confirmation: pass --yes (stdin is not a terminal)")
+    if not typer.confirm(f"{describe(closes[0])}\nSend this order?"):
+        raise UsageError("not confirmed: nothing was sent")

@@ -1,0 +1,131 @@
+"""Turning plans, outcomes and the open book into text and JSON. No decisions here."""
+
+import json
+from decimal import Decimal
+
+import typer
+
+from pmctl.core.plan import Adopt, Alert, ChangeQuantity, Close, Defer, MarkClosed, Plan, Refresh, Reopen
+from pmctl.core.status import Line
+from pmctl.shell.apply import Outcome
+from pmctl.errors import LockHeld
+from pmctl.shell.run import AccountRefused, AccountResult
+
+
+def describe(action) -> str:
+    if isinstance(action, Close):
+        intent = f" ({action.position_intent})" if action.position_intent else ""
+        cancels = f", cancelling {len(action.cancel_order_ids)} own order(s) first" if action.cancel_order_ids else ""
+        return (f"row {action.row_id} {action.symbol}: close {action.reason}: {action.side} {action.qty} "
+                f"{action.symbol}{intent} as {action.client_order_id}{cancels} ({action.why})")
+    if isinstance(action, Defer):
+        return f"row {action.row_id} {action.symbol}: {action.reason} due, {action.why}"
+    if isinstance(action, MarkClosed):
+        price = action.exit_price if action.exit_price is not None else "unknown"
+        return f"row {action.row_id} {action.symbol}: mark closed ({action.reason}) at {price} ({action.why})"
+    if isinstance(action, Reopen):
+        return f"row {action.row_id} {action.symbol}: back to open ({action.why})"
+    if isinstance(action, Adopt):
+        return (f"adopt {action.symbol}: {action.side} {action.quantity} at {action.entry_price} ({action.why})")
+    if isinstance(action, ChangeQuantity):
+        return f"row {action.row_id} {action.symbol}: quantity {action.old} -> {action.new} ({action.why})"
+    if isinstance(action, Alert):
+        where = f"row {action.row_id} " if action.row_id is not None else ""
+        return f"ALERT {action.severity} {action.kind}: {where}{action.symbol}: {action.why}"
+    raise TypeError(f"no description for {type(action).__name__}")
+
+
+def print_results(results: list[AccountResult], dry_run: bool) -> None:
+    for result in results:
+        prefix = f"[{result.account}]"
+        if result.error is not None:
+            typer.echo(f"{prefix} {_verb(result.error)}: {result.error}", err=True)
+            if result.plan is None:
+                continue
+        if dry_run:
+            _print_plan(prefix, result.plan)
+        else:
+            _print_outcomes(prefix, result.plan, result.outcomes)
+
+
+def _verb(error: Exception) -> str:
+    if isinstance(error, LockHeld):
+        return "skipped"
+    if isinstance(error, AccountRefused):
+        return "refused"
+    return "failed"
+
+
+def _print_plan(prefix: str, plan: Plan) -> None:
+    shown = [action for action in plan.actions if not isinstance(action, Refresh)]
+    for action in shown:
+        typer.echo(f"{prefix} would {describe(action)}")
+    refreshed = len(plan.of(Refresh))
+    verdict = "changes pending" if plan.has_changes else "nothing to change"
+    typer.echo(f"{prefix} dry run: {verdict}; {refreshed} price(s) would be refreshed")
+
+
+def _print_outcomes(prefix: str, plan: Plan, outcomes: list[Outcome]) -> None:
+    for outcome in outcomes:
+        mark = "" if outcome.ok else "FAILED "
+        typer.echo(f"{prefix} {mark}{describe(outcome.action)} -> {outcome.result}")
+    refreshed = len(plan.of(Refresh))
+    typer.echo(f"{prefix} done: {len(outcomes)} action(s), {refreshed} price(s) refreshed")
+
+
+def status_rows(lines: list[Line]) -> list[dict]:
+    return [
+        {
+            "id": line.row.id,
+            "account": line.row.account_name,
+            "symbol": line.row.symbol,
+            "side": line.row.side,
+            "quantity": line.row.quantity,
+            "status": line.row.status,
+            "strategy": line.row.strategy_type,
+            "entry_price": line.row.entry_price,
+            "entry_time": line.row.entry_time,
+            "current_price": line.price,
+            "pnl_dollars": line.pnl_dollars,
+            "pnl_percent": line.pnl_percent,
+            "stop_loss": line.stop_loss,
+            "take_profit": line.take_profit,
+            "trailing_stop_price": line.trailing_stop_price,
+            "expiration_date": line.row.expiration_date,
+            "hours_to_expiration": line.hours_to_expiration,
+            "broker_quantity": line.broker_qty,
+            "broker": line.broker,
+        }
+        for line in lines
+    ]
+
+
+def print_status_json(rows: list[dict], errors: dict[str, str]) -> None:
+    typer.echo(json.dumps({"positions": rows, "errors": errors}, default=_json_value, indent=2))
+
+
+def print_status_table(rows: list[dict]) -> None:
+    from tabulate import tabulate
+
+    headers = ["id", "account", "symbol", "side", "qty", "status", "entry", "price", "P&L $", "P&L %", "stop",
+               "target", "trail", "expiry h", "broker"]
+    keys = ["id", "account", "symbol", "side", "quantity", "status", "entry_price", "current_price", "pnl_dollars",
+            "pnl_percent", "stop_loss", "take_profit", "trailing_stop_price", "hours_to_expiration", "broker"]
+    table = [[_cell(row[key]) for key in keys] for row in rows]
+    typer.echo(tabulate(table, headers=headers, disable_numparse=True) if table else "no open positions")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}" if value == value.to_integral_value() else str(value)
+    return str(value)
+
+
+def _json_value(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"cannot render {type(value).__name__}")

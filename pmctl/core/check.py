@@ -1,0 +1,88 @@
+"""One monitoring cycle's decision: sync, settle, then the exit rules for every open row."""
+
+from datetime import timedelta
+
+from pmctl.core import closing, rules
+from pmctl.core.model import OPEN, Row, Snapshot
+from pmctl.core.plan import Action, Alert, Close, Defer, Plan, Refresh
+from pmctl.core.pnl import pnl
+from pmctl.core.settle import plan_settle
+from pmctl.core.sync import plan_sync, primary_rows
+
+MAX_BACKOFF_MINUTES = 60
+
+
+def plan_check(snapshot: Snapshot) -> Plan:
+    actions: list[Action] = [*plan_sync(snapshot), *plan_settle(snapshot)]
+    primary = primary_rows(snapshot.rows)
+    for row in snapshot.rows:
+        if row.status == OPEN and primary[row.symbol] is row:
+            actions.extend(_monitor(row, snapshot))
+    return Plan(snapshot.account, tuple(actions))
+
+
+def _monitor(row: Row, snapshot: Snapshot) -> list[Action]:
+    position = snapshot.position(row.symbol)
+    if position is None or position.current_price is None:
+        return []
+    if ("short" if position.is_short else "long") != row.side:
+        return []
+    price = position.current_price
+    evaluation = rules.evaluate(row, price, snapshot.clock, snapshot.sessions, snapshot.rules)
+    dollars, percent = pnl(row, price)
+    actions: list[Action] = [
+        Refresh(row.id, price, dollars, percent, evaluation.peak_price, evaluation.trailing_stop_price)
+    ]
+    actions.extend(_missing_brackets(row, snapshot))
+    exit_ = evaluation.first
+    if exit_ is not None:
+        actions.append(_close(row, exit_, snapshot))
+    return actions
+
+
+def _missing_brackets(row: Row, snapshot: Snapshot) -> list[Action]:
+    open_ids = {order.id for order in snapshot.open_orders}
+    missing = [oid for oid in (row.stop_order_id, row.target_order_id) if oid and oid not in open_ids]
+    if not missing:
+        return []
+    return [
+        Alert(row.id, row.symbol, "brackets_missing", "warning",
+              f"protective order(s) {', '.join(missing)} of row {row.id} are no longer open at the broker; "
+              "pmctl's own exit rules keep protecting the position")
+    ]
+
+
+def _close(row: Row, exit_: rules.Exit, snapshot: Snapshot) -> Action:
+    if not snapshot.clock.is_open:
+        return Defer(row.id, row.symbol, exit_.reason, f"deferred: market closed ({exit_.detail})")
+    wait = _backoff(row)
+    if row.close_submitted_at is not None and snapshot.clock.timestamp < row.close_submitted_at + wait:
+        return Defer(row.id, row.symbol, exit_.reason,
+                     f"deferred: {row.close_attempts} close attempt(s) failed; next try after "
+                     f"{row.close_submitted_at + wait:%H:%M:%S} UTC ({exit_.detail})")
+    return forced_close(row, exit_.reason, None, exit_.detail, snapshot)
+
+
+def forced_close(row: Row, reason: str, qty, why: str, snapshot: Snapshot) -> Action:
+    """The Close for a row, sized from the broker; a refusal becomes an alert, never an order."""
+    position = snapshot.position(row.symbol)
+    try:
+        if position is None:
+            raise closing.CloseRefused(f"the broker holds no {row.symbol}")
+        cancel = closing.own_orders(position, snapshot.open_orders, (row.stop_order_id, row.target_order_id))
+        available = closing.closable(position, cancel)
+        request = closing.close_request(
+            position, row.symbol, qty if qty is not None else available, available,
+            closing.client_order_id(snapshot.account, row.id, row.close_attempts),
+        )
+    except closing.CloseRefused as refused:
+        return Alert(row.id, row.symbol, "order_failed", "error", f"{reason} for row {row.id} not sent: {refused}")
+    return Close(row.id, request.symbol, request.side, request.qty, reason, request.client_order_id,
+                 request.position_intent, tuple(order.id for order in cancel), why)
+
+
+def _backoff(row: Row) -> timedelta:
+    """After failed closes, wait 1, 2, 4 … up to 60 minutes: a rejection is not retried every minute."""
+    if row.close_attempts <= 0:
+        return timedelta(0)
+    return timedelta(minutes=min(MAX_BACKOFF_MINUTES, 2 ** (row.close_attempts - 1)))

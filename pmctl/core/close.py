@@ -1,0 +1,41 @@
+"""The operator's forced close: the same close path as the exit rules, aimed by hand."""
+
+from decimal import Decimal
+
+from pmctl import occ
+from pmctl.core.check import forced_close
+from pmctl.core.model import CLOSING, Row, Snapshot
+from pmctl.core.plan import Defer, Plan
+from pmctl.errors import UsageError
+
+FORCED = "forced_close"
+
+
+def find_row(rows: tuple[Row, ...], target: str) -> Row | None:
+    """A row by id (digits) or by symbol (exactly as held, any case)."""
+    if target.isdigit():
+        return next((row for row in rows if row.id == int(target)), None)
+    symbol = occ.validate(target)
+    matches = sorted((row for row in rows if row.symbol == symbol), key=lambda r: r.id)
+    return matches[0] if matches else None
+
+
+def plan_forced_close(snapshot: Snapshot, row: Row, qty: Decimal | None, reason: str | None) -> Plan:
+    if row.status == CLOSING:
+        raise UsageError(f"row {row.id} ({row.symbol}) is already closing (order {row.close_client_order_id})")
+    position = snapshot.position(row.symbol)
+    if position is None:
+        raise UsageError(
+            f"the broker holds no {row.symbol} for row {row.id}: nothing to close (pmctl reconcile settles the row)"
+        )
+    held = abs(position.qty)
+    if qty is not None:
+        unit = "contract" if occ.is_option(row.symbol) else "share"
+        if qty < 1:
+            raise UsageError(f"--qty {qty} is below one {unit}")
+        if qty > held:
+            raise UsageError(f"--qty {qty} is more than the {held} {row.symbol} held")
+    why = f"operator: {reason}" if reason else "operator's forced close"
+    if not snapshot.clock.is_open:
+        return Plan(snapshot.account, (Defer(row.id, row.symbol, reason or FORCED, "deferred: market closed"),))
+    return Plan(snapshot.account, (forced_close(row, reason or FORCED, qty, why, snapshot),))

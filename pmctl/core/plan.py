@@ -1,0 +1,134 @@
+"""A plan: the actions one decision wants, each saying why.
+
+``--dry-run`` prints a plan; a real run hands the same plan to the apply step.
+Nothing here performs anything.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Close:
+    """Send a reducing market order for a row's position (after cancelling pmctl's own orders on it)."""
+
+    row_id: int
+    symbol: str
+    side: str
+    qty: Decimal
+    reason: str
+    client_order_id: str
+    position_intent: str | None
+    cancel_order_ids: tuple[str, ...]
+    why: str
+
+
+@dataclass(frozen=True)
+class Defer:
+    """A close that is due but cannot be sent now; the row stays open."""
+
+    row_id: int
+    symbol: str
+    reason: str
+    why: str
+
+
+@dataclass(frozen=True)
+class MarkClosed:
+    """Close a row in the database: its position is gone at the broker."""
+
+    row_id: int
+    symbol: str
+    reason: str
+    exit_price: Decimal | None
+    exit_time: datetime | None
+    order_id: str | None
+    why: str
+
+
+@dataclass(frozen=True)
+class Reopen:
+    """Put a closing row back to open: its close order ended without closing the position."""
+
+    row_id: int
+    symbol: str
+    quantity: Decimal
+    why: str
+
+
+@dataclass(frozen=True)
+class Adopt:
+    """Start tracking a broker position that has no row."""
+
+    symbol: str
+    ticker: str
+    instrument_type: str
+    side: str
+    quantity: Decimal
+    entry_price: Decimal
+    entry_time: datetime
+    strike_price: Decimal | None
+    expiration_date: date | None
+    stop_loss: Decimal | None
+    take_profit: Decimal | None
+    trailing_stop_percent: Decimal | None
+    max_hold_minutes: int | None
+    current_price: Decimal | None
+    why: str
+
+
+@dataclass(frozen=True)
+class ChangeQuantity:
+    """Make a row's quantity follow the broker's (a partial fill or a partial exit)."""
+
+    row_id: int
+    symbol: str
+    old: Decimal
+    new: Decimal
+    original: Decimal
+    why: str
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """Bookkeeping: the latest price, P&L and trailing levels of an open row."""
+
+    row_id: int
+    current_price: Decimal
+    pnl_dollars: Decimal
+    pnl_percent: Decimal
+    peak_price: Decimal | None
+    trailing_stop_price: Decimal | None
+
+
+@dataclass(frozen=True)
+class Alert:
+    """Something an operator must hear about; recorded as an event of ``kind``."""
+
+    row_id: int | None
+    symbol: str
+    kind: str
+    severity: str
+    why: str
+
+
+ALERT_KINDS = ("brackets_missing", "order_failed", "unexpected_short", "side_mismatch", "untracked", "needs_reconcile")
+
+Action = Close | Defer | MarkClosed | Reopen | Adopt | ChangeQuantity | Refresh | Alert
+
+#: Actions that change a position's state or send an order; a dry-run holding one exits 3.
+CHANGES = (Close, MarkClosed, Reopen, Adopt, ChangeQuantity)
+
+
+@dataclass(frozen=True)
+class Plan:
+    account: str
+    actions: tuple[Action, ...] = field(default_factory=tuple)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(isinstance(action, CHANGES) for action in self.actions)
+
+    def of(self, kind: type) -> list:
+        return [action for action in self.actions if isinstance(action, kind)]

@@ -1,0 +1,89 @@
+"""Settling closing rows: a row is closed only when the broker shows its order filled.
+
+A close order's fate is read from the broker by its client order id. Filled:
+the row closes at the fill. Ended unfilled (rejected, cancelled, expired): the
+row goes back to open, and the next attempt gets a new client order id. Never
+received (a crash before the send): the same order is sent again under the same
+id, so should the first one surface after all, the broker refuses the second.
+"""
+
+from pmctl.broker.types import Order
+from pmctl.core import closing
+from pmctl.core.model import CLOSING, Row, Snapshot
+from pmctl.core.plan import Action, Alert, ChangeQuantity, Close, Defer, MarkClosed, Reopen
+
+WORKING = {"new", "accepted", "pending_new", "accepted_for_bidding", "partially_filled", "held", "calculated",
+           "pending_cancel", "pending_replace", "done_for_day", "replaced"}
+
+
+def plan_settle(snapshot: Snapshot) -> list[Action]:
+    actions: list[Action] = []
+    open_by_client_id = {order.client_order_id: order for order in snapshot.open_orders}
+    for row in snapshot.rows:
+        if row.status != CLOSING or not row.close_client_order_id:
+            continue
+        order = open_by_client_id.get(row.close_client_order_id) or snapshot.close_orders.get(row.close_client_order_id)
+        actions.extend(_settle(row, order, snapshot))
+    return actions
+
+
+def _settle(row: Row, order: Order | None, snapshot: Snapshot) -> list[Action]:
+    if order is None:
+        return _never_received(row, snapshot)
+    if order.status in WORKING:
+        return []
+    if order.is_filled:
+        return _filled(row, order)
+    return _ended_unfilled(row, order)
+
+
+def _filled(row: Row, order: Order) -> list[Action]:
+    if order.filled_qty >= row.quantity:
+        return [
+            MarkClosed(
+                row.id, row.symbol, row.close_reason or "forced_close", order.filled_avg_price, order.filled_at,
+                order.id, f"close order {order.client_order_id} filled {order.filled_qty} at {order.filled_avg_price}",
+            )
+        ]
+    remaining = row.quantity - order.filled_qty
+    return [
+        ChangeQuantity(row.id, row.symbol, row.quantity, remaining, row.original_quantity or row.quantity,
+                       f"close order {order.client_order_id} filled {order.filled_qty} of {row.quantity}"),
+        Reopen(row.id, row.symbol, remaining, f"partial exit: {remaining} {row.symbol} still held"),
+    ]
+
+
+def _ended_unfilled(row: Row, order: Order) -> list[Action]:
+    remaining = row.quantity - order.filled_qty
+    actions: list[Action] = []
+    if order.filled_qty > 0:
+        actions.append(
+            ChangeQuantity(row.id, row.symbol, row.quantity, remaining, row.original_quantity or row.quantity,
+                           f"close order {order.client_order_id} filled {order.filled_qty} before it ended"),
+        )
+    why = f"close order {order.client_order_id} ended {order.status} with {order.filled_qty} filled"
+    actions.append(Reopen(row.id, row.symbol, remaining, why))
+    actions.append(Alert(row.id, row.symbol, "order_failed", "error", why))
+    return actions
+
+
+def _never_received(row: Row, snapshot: Snapshot) -> list[Action]:
+    position = snapshot.position(row.symbol)
+    if position is None:
+        return [
+            Alert(row.id, row.symbol, "needs_reconcile", "warning",
+                  f"row {row.id} is closing, its order {row.close_client_order_id} never reached the broker, "
+                  f"and the broker holds no {row.symbol}: pmctl reconcile settles it"),
+        ]
+    if not snapshot.clock.is_open:
+        return [Defer(row.id, row.symbol, row.close_reason or "forced_close", "deferred: market closed")]
+    qty = min(row.close_quantity or row.quantity, abs(position.qty))
+    try:
+        request = closing.close_request(position, row.symbol, qty, position.qty_available, row.close_client_order_id)
+    except closing.CloseRefused as refused:
+        return [Alert(row.id, row.symbol, "order_failed", "error", f"cannot resend the close of row {row.id}: {refused}")]
+    return [
+        Close(row.id, request.symbol, request.side, request.qty, row.close_reason or "forced_close",
+              request.client_order_id, request.position_intent, (),
+              f"resend: order {row.close_client_order_id} never reached the broker"),
+    ]

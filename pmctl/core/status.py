@@ -1,0 +1,75 @@
+"""The open book as an operator reads it: each row beside what the broker holds."""
+
+from dataclasses import dataclass
+from datetime import datetime, time
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from pmctl.core import rules
+from pmctl.core.model import Row, Snapshot
+from pmctl.core.pnl import pnl
+
+MARKET_ZONE = ZoneInfo("America/New_York")
+EXPIRY_TIME = time(16, 0)  # equity options stop trading at 16:00 New York time on their expiration day
+
+
+@dataclass(frozen=True)
+class Line:
+    row: Row
+    price: Decimal | None
+    pnl_dollars: Decimal | None
+    pnl_percent: Decimal | None
+    stop_loss: Decimal | None
+    take_profit: Decimal | None
+    trailing_stop_price: Decimal | None
+    hours_to_expiration: Decimal | None
+    broker_qty: Decimal | None
+    broker: str
+
+
+def lines(snapshot: Snapshot) -> list[Line]:
+    return [_line(row, snapshot) for row in snapshot.rows]
+
+
+def offline_lines(rows: tuple[Row, ...], now: datetime, defaults) -> list[Line]:
+    """The database's view alone, for when the broker cannot be asked."""
+    result = []
+    for row in rows:
+        levels = rules.default_levels(row.side, row.entry_price, defaults)
+        dollars, percent = pnl(row, row.current_price) if row.current_price is not None else (None, None)
+        result.append(Line(row, row.current_price, dollars, percent, row.stop_loss or levels.stop_loss,
+                           row.take_profit or levels.take_profit, row.trailing_stop_price,
+                           _hours_to_expiration(row, now), None, "not asked"))
+    return result
+
+
+def _line(row: Row, snapshot: Snapshot) -> Line:
+    position = snapshot.position(row.symbol)
+    price = position.current_price if position and position.current_price is not None else row.current_price
+    if price is not None:
+        evaluation = rules.evaluate(row, price, snapshot.clock, snapshot.sessions, snapshot.rules)
+        dollars, percent = pnl(row, price)
+        stop, target, trailing = evaluation.stop_loss, evaluation.take_profit, evaluation.trailing_stop_price
+    else:
+        levels = rules.default_levels(row.side, row.entry_price, snapshot.rules)
+        dollars = percent = trailing = None
+        stop, target = row.stop_loss or levels.stop_loss, row.take_profit or levels.take_profit
+    return Line(row, price, dollars, percent, stop, target, trailing,
+                _hours_to_expiration(row, snapshot.clock.timestamp),
+                position.qty if position else None, _agreement(row, position))
+
+
+def _agreement(row: Row, position) -> str:
+    if position is None:
+        return "missing at broker"
+    signed = -row.quantity if row.is_short else row.quantity
+    if position.qty != signed:
+        return f"broker holds {position.qty}"
+    return "agrees"
+
+
+def _hours_to_expiration(row: Row, now: datetime) -> Decimal | None:
+    if row.expiration_date is None:
+        return None
+    expires = datetime.combine(row.expiration_date, EXPIRY_TIME, tzinfo=MARKET_ZONE)
+    return (Decimal((expires - now).total_seconds()) / 3600).quantize(Decimal("0.1"))

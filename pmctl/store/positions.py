@@ -1,0 +1,214 @@
+"""Rows of ``active_positions`` and ``position_events``, always scoped to one account.
+
+Every statement names the account: no code path reads or writes another
+account's rows. Batches go through ``executemany``, which psycopg pipelines
+into one round trip, so a cycle's database cost does not grow with the book.
+"""
+
+import json
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from uuid import UUID
+
+import psycopg
+
+from pmctl.core.model import Row
+from pmctl.core.plan import Adopt, ChangeQuantity, MarkClosed, Refresh, Reopen
+
+ACCOUNT_LOCK_CLASS = 0x706D6374  # "pmct": the first key of every per-account advisory lock
+
+_ROW_COLUMNS = (
+    "id, account_name, symbol, ticker, instrument_type, strategy_type, side, quantity, entry_price, entry_time, "
+    "status, expiration_date, stop_loss, take_profit, trailing_stop_percent, peak_price, trailing_stop_price, "
+    "max_hold_minutes, original_quantity, current_price, stop_order_id, target_order_id, close_client_order_id, "
+    "close_order_id, close_quantity, close_attempts, close_submitted_at, close_reason"
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    row_id: int | None
+    kind: str
+    data: dict
+
+
+def live_rows(conn: psycopg.Connection, account: str) -> tuple[Row, ...]:
+    """The account's open and closing rows, oldest first."""
+    cursor = conn.execute(
+        f"SELECT {_ROW_COLUMNS} FROM active_positions "
+        "WHERE account_name = %s AND status IN ('open', 'closing') ORDER BY id",
+        (account,),
+    )
+    return tuple(_row(values) for values in cursor.fetchall())
+
+
+def _row(values: tuple) -> Row:
+    """Legacy TIMESTAMP columns come back naive; they hold UTC."""
+    row = Row(*values)
+    submitted = _utc(row.close_submitted_at) if row.close_submitted_at else None
+    return replace(row, entry_time=_utc(row.entry_time), close_submitted_at=submitted)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def refresh(conn: psycopg.Connection, account: str, refreshes: list[Refresh], now: datetime) -> None:
+    if not refreshes:
+        return
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            "UPDATE active_positions SET current_price = %s, current_pnl_dollars = %s, current_pnl_percent = %s, "
+            "peak_price = COALESCE(%s, peak_price), trailing_stop_price = COALESCE(%s, trailing_stop_price), "
+            "last_checked_at = %s, check_count = COALESCE(check_count, 0) + 1, updated_at = %s "
+            "WHERE id = %s AND account_name = %s AND status = 'open'",
+            [
+                (r.current_price, r.pnl_dollars, r.pnl_percent, r.peak_price, r.trailing_stop_price, now, now,
+                 r.row_id, account)
+                for r in refreshes
+            ],
+        )
+
+
+def adopt(conn: psycopg.Connection, account: str, adoptions: list[Adopt]) -> dict[str, int]:
+    """Insert rows for untracked positions; a row another run inserted first wins (no error, no duplicate)."""
+    if not adoptions:
+        return {}
+    inserted: dict[str, int] = {}
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO active_positions (account_name, ticker, option_symbol, instrument_type, strategy_type, "
+            "side, quantity, original_quantity, entry_price, entry_time, strike_price, expiration_date, stop_loss, "
+            "take_profit, trailing_stop_percent, max_hold_minutes, current_price, status, created_at, updated_at) "
+            "VALUES (%s, %s, %s, %s, 'adopted', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'open', %s, %s) "
+            "ON CONFLICT DO NOTHING RETURNING id, symbol",
+            [
+                (account, a.ticker, a.symbol if a.instrument_type != "STOCK" else None, a.instrument_type, a.side,
+                 a.quantity, a.quantity, a.entry_price, a.entry_time, a.strike_price, a.expiration_date, a.stop_loss,
+                 a.take_profit, a.trailing_stop_percent, a.max_hold_minutes, a.current_price, a.entry_time,
+                 a.entry_time)
+                for a in adoptions
+            ],
+            returning=True,
+        )
+        while True:
+            for row_id, symbol in cursor.fetchall():
+                inserted[symbol] = row_id
+            if not cursor.nextset():
+                break
+    return inserted
+
+
+def change_quantities(conn: psycopg.Connection, account: str, changes: list[ChangeQuantity], now: datetime) -> None:
+    if not changes:
+        return
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            "UPDATE active_positions SET quantity = %s, original_quantity = COALESCE(original_quantity, %s), "
+            "updated_at = %s WHERE id = %s AND account_name = %s AND status IN ('open', 'closing')",
+            [(c.new, c.original, now, c.row_id, account) for c in changes],
+        )
+
+
+def mark_closing(
+    conn: psycopg.Connection, account: str, row_id: int, expected_status: str, client_order_id: str,
+    qty: Decimal, reason: str, now: datetime,
+) -> bool:
+    """Claim a row for a close before the order is sent; False when another run changed it first."""
+    cursor = conn.execute(
+        "UPDATE active_positions SET status = 'closing', close_client_order_id = %s, close_quantity = %s, "
+        "close_reason = %s, close_submitted_at = %s, updated_at = %s "
+        "WHERE id = %s AND account_name = %s AND status = %s "
+        "AND (close_client_order_id IS NULL OR close_client_order_id = %s)",
+        (client_order_id, qty, reason[:50], now, now, row_id, account, expected_status, client_order_id),
+    )
+    return cursor.rowcount == 1
+
+
+def record_order(conn: psycopg.Connection, account: str, row_id: int, order_id: str) -> None:
+    conn.execute(
+        "UPDATE active_positions SET close_order_id = %s WHERE id = %s AND account_name = %s",
+        (order_id, row_id, account),
+    )
+
+
+def mark_closed(conn: psycopg.Connection, account: str, action: MarkClosed, now: datetime) -> bool:
+    cursor = conn.execute(
+        "UPDATE active_positions SET status = 'closed', close_reason = %s, exit_price = %s, exit_time = %s, "
+        "close_order_id = COALESCE(%s, close_order_id), closed_at = %s, updated_at = %s "
+        "WHERE id = %s AND account_name = %s AND status IN ('open', 'closing')",
+        (action.reason[:50], action.exit_price, action.exit_time, action.order_id, now, now, action.row_id, account),
+    )
+    return cursor.rowcount == 1
+
+
+def reopen(conn: psycopg.Connection, account: str, action: Reopen, now: datetime) -> bool:
+    """Back to open after a close that did not close; the next attempt gets a new client order id."""
+    cursor = conn.execute(
+        "UPDATE active_positions SET status = 'open', close_client_order_id = NULL, close_order_id = NULL, "
+        "close_quantity = NULL, close_attempts = close_attempts + 1, updated_at = %s "
+        "WHERE id = %s AND account_name = %s AND status = 'closing'",
+        (now, action.row_id, account),
+    )
+    return cursor.rowcount == 1
+
+
+def clear_brackets(conn: psycopg.Connection, account: str, row_id: int, order_ids: list[str]) -> None:
+    conn.execute(
+        "UPDATE active_positions SET "
+        "stop_order_id = CASE WHEN stop_order_id = ANY(%s) THEN NULL ELSE stop_order_id END, "
+        "target_order_id = CASE WHEN target_order_id = ANY(%s) THEN NULL ELSE target_order_id END "
+        "WHERE id = %s AND account_name = %s",
+        (order_ids, order_ids, row_id, account),
+    )
+
+
+def insert_events(conn: psycopg.Connection, account: str, events: list[Event], actor: str, now: datetime) -> None:
+    if not events:
+        return
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO position_events (position_id, event_type, event_data, account_name, actor, created_at) "
+            "VALUES (%s, %s, %s::jsonb, %s, %s, %s)",
+            [(e.row_id, e.kind, to_json(e.data), account, actor, now) for e in events],
+        )
+
+
+def to_json(data: dict) -> str:
+    return json.dumps(data, default=_json_value, sort_keys=True)
+
+
+def _json_value(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    raise TypeError(f"cannot store {type(value).__name__} in an event")
+
+
+def row_account(conn: psycopg.Connection, row_id: int) -> tuple[str | None, str] | None:
+    """Which account and status a row id has: for telling an operator their id belongs elsewhere."""
+    return conn.execute("SELECT account_name, status FROM active_positions WHERE id = %s", (row_id,)).fetchone()
+
+
+def try_lock_account(conn: psycopg.Connection, account: str) -> bool:
+    return conn.execute(
+        "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (ACCOUNT_LOCK_CLASS, account)
+    ).fetchone()[0]
+
+
+def unlock_account(conn: psycopg.Connection, account: str) -> None:
+    conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (ACCOUNT_LOCK_CLASS, account))
+
+
+def recent_alerts(conn: psycopg.Connection, account: str, kinds: tuple[str, ...], since: datetime) -> frozenset:
+    """(kind, symbol) pairs alerted since a time: an alert is recorded once per cooldown, not every minute."""
+    rows = conn.execute(
+        "SELECT DISTINCT event_type, event_data->>'symbol' FROM position_events "
+        "WHERE account_name = %s AND created_at >= %s AND event_type = ANY(%s)",
+        (account, since, list(kinds)),
+    ).fetchall()
+    return frozenset((kind, symbol or "") for kind, symbol in rows)

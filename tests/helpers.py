@@ -1,0 +1,34 @@
+"""Helpers for tests that look at the database directly, as an operator with psql would."""
+
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import psycopg
+import psycopg.rows
+
+KEYS = {"a": ("PKAAAATEST", "secret-a"), "b": ("PKBBBBTEST", "secret-b")}
+NOON = datetime(2026, 2, 3, 16, 0, tzinfo=timezone.utc)
+
+
+def insert_row(database_url: str, **fields) -> int:
+    """A row as the dispatcher writes it: seed 01's columns plus option_symbol and account_name."""
+    values = {
+        "account_name": "a", "ticker": "GOOGL", "instrument_type": "STOCK", "strategy_type": "swing_trade",
+        "side": "long", "quantity": 10, "entry_price": Decimal("100"), "entry_time": NOON, **fields,
+    }
+    columns = ", ".join(values)
+    marks = ", ".join(["%s"] * len(values))
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(
+            f"INSERT INTO active_positions ({columns}) VALUES ({marks}) RETURNING id", list(values.values())
+        ).fetchone()[0]
+
+
+def fetch_rows(database_url: str, where: str = "TRUE") -> list[dict]:
+    with psycopg.connect(database_url, row_factory=psycopg.rows.dict_row) as conn:
+        return conn.execute(f"SELECT * FROM active_positions WHERE {where} ORDER BY id").fetchall()
+
+
+def fetch_events(database_url: str) -> list[dict]:
+    with psycopg.connect(database_url, row_factory=psycopg.rows.dict_row) as conn:
+        return conn.execute("SELECT * FROM position_events ORDER BY id").fetchall()
