@@ -39,3 +39,7 @@ class LockHeld(PmctlError):
     """Another pmctl run holds the lock this run needs."""
 
     exit_code = ExitCode.LOCKED
+
+
+class AccountRefused(PmctlError):
+    """The keys configured for an account belong to a broker account it may not act on."""

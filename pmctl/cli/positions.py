@@ -101,7 +101,7 @@ def _offline(env, account):
     from datetime import datetime, timezone
 
     from pmctl.core import status as book
-    from pmctl.shell.run import ensure_schema
+    from pmctl.shell.database import ensure_schema
     from pmctl.store import positions as store
     from pmctl.store.connection import connection
 

@@ -7,9 +7,7 @@ import typer
 
 from pmctl.core.plan import Adopt, Alert, ChangeQuantity, Close, Defer, MarkClosed, Plan, Refresh, Reopen
 from pmctl.core.status import Line
-from pmctl.shell.apply import Outcome
-from pmctl.errors import LockHeld
-from pmctl.shell.run import AccountRefused, AccountResult
+from pmctl.errors import AccountRefused, LockHeld
 
 
 def describe(action) -> str:
@@ -35,7 +33,8 @@ def describe(action) -> str:
     raise TypeError(f"no description for {type(action).__name__}")
 
 
-def print_results(results: list[AccountResult], dry_run: bool) -> None:
+def print_results(results: list, dry_run: bool) -> None:
+    """One line per action (dry-run) or per outcome (real run), errors to stderr."""
     for result in results:
         prefix = f"[{result.account}]"
         if result.error is not None:
@@ -65,7 +64,7 @@ def _print_plan(prefix: str, plan: Plan) -> None:
     typer.echo(f"{prefix} dry run: {verdict}; {refreshed} price(s) would be refreshed")
 
 
-def _print_outcomes(prefix: str, plan: Plan, outcomes: list[Outcome]) -> None:
+def _print_outcomes(prefix: str, plan: Plan, outcomes: list) -> None:
     for outcome in outcomes:
         mark = "" if outcome.ok else "FAILED "
         typer.echo(f"{prefix} {mark}{describe(outcome.action)} -> {outcome.result}")

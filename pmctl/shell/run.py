@@ -15,20 +15,16 @@ from pmctl.config import AccountConfig, Settings
 from pmctl.core import identity
 from pmctl.core.model import Snapshot
 from pmctl.core.plan import Plan
-from pmctl.errors import BrokerError, DatabaseError, LockHeld, PmctlError
+from pmctl.errors import AccountRefused, BrokerError, LockHeld, PmctlError
 from pmctl.exit_codes import ExitCode
 from pmctl.shell.apply import Applier, Outcome
+from pmctl.shell.database import ensure_schema
 from pmctl.shell.gather import read_snapshot
 from pmctl.store import accounts as account_store
 from pmctl.store import positions as store
-from pmctl.store import schema
 from pmctl.store.connection import connection
 
 Decide = Callable[[Snapshot], Plan]
-
-
-class AccountRefused(PmctlError):
-    """The keys configured for an account belong to a broker account it may not act on."""
 
 
 @dataclass
@@ -47,18 +43,6 @@ def actor(operator: str | None) -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
-
-
-def ensure_schema(conn: psycopg.Connection, owned: bool, dry_run: bool) -> None:
-    """pmctl migrates its own embedded database; a configured server is migrated by an operator."""
-    migrations = schema.available()
-    todo = schema.pending(migrations, schema.applied(conn))
-    if not todo:
-        return
-    if owned and not dry_run:
-        schema.migrate(conn, migrations)
-        return
-    raise DatabaseError(f"the database schema is behind ({len(todo)} pending migration(s)): run pmctl migrate")
 
 
 def brokers_for(settings: Settings) -> dict:

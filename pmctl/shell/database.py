@@ -1,0 +1,18 @@
+"""The database a command may use: reachable, and at the schema this pmctl ships."""
+
+import psycopg
+
+from pmctl.errors import DatabaseError
+from pmctl.store import schema
+
+
+def ensure_schema(conn: psycopg.Connection, owned: bool, dry_run: bool) -> None:
+    """pmctl migrates its own embedded database; a configured server is migrated by an operator."""
+    migrations = schema.available()
+    todo = schema.pending(migrations, schema.applied(conn))
+    if not todo:
+        return
+    if owned and not dry_run:
+        schema.migrate(conn, migrations)
+        return
+    raise DatabaseError(f"the database schema is behind ({len(todo)} pending migration(s)): run pmctl migrate")
