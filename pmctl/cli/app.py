@@ -5,7 +5,7 @@ from pathlib import Path
 import typer
 
 from pmctl import __version__
-from pmctl.cli import migrate, pending, positions
+from pmctl.cli import demo, migrate, positions, reconcile
 from pmctl.cli.environment import Environment
 from pmctl.cli.group import PmctlGroup
 from pmctl.sim.cli import sim_app
@@ -32,7 +32,8 @@ def root(
         None, "--env-file", help="Read settings from this file instead of ./.env (the environment still wins)."
     ),
     operator: str | None = typer.Option(
-        None, "--operator", help="Who is running this, recorded with every event (default: the login name)."
+        None, "--operator", envvar="PMCTL_OPERATOR",
+        help="Who is running this, recorded with every event (default: the login name).",
     ),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
 ) -> None:
@@ -43,8 +44,10 @@ app.command("sync")(positions.sync)
 app.command("check")(positions.check)
 app.command("status")(positions.status)
 app.command("close")(positions.close)
+app.command("reconcile")(reconcile.reconcile)
+app.command("cleanup-phantoms")(reconcile.cleanup_phantoms)
 app.command("migrate")(migrate.migrate)
-pending.register(app)
+app.command("demo")(demo.demo)
 app.add_typer(sim_app, name="sim", help="The Alpaca-compatible paper emulator.")
 
 

@@ -18,8 +18,8 @@ class PmctlGroup(TyperGroup):
         except PmctlError as error:
             fail(error)
         except Exception as error:
-            if type(error).__module__.startswith("psycopg") and type(error).__name__ == "OperationalError":
-                fail(DatabaseError(f"database connection failed: {_last_line(error)}"))
+            if type(error).__module__.startswith("psycopg"):
+                fail(_database_error(error))
             raise
 
 
@@ -32,6 +32,17 @@ def exit_with(code: ExitCode) -> None:
     raise typer.Exit(int(code))
 
 
-def _last_line(error: Exception) -> str:
+def _database_error(error: Exception) -> DatabaseError:
+    """Any PostgreSQL failure mid-command: the connection dropped, a permission, a serialization failure."""
+    import psycopg
+
+    diagnostic = getattr(error, "diag", None)
+    detail = (diagnostic.message_primary if diagnostic is not None else None) or _first_line(error)
+    if isinstance(error, psycopg.OperationalError):
+        return DatabaseError(f"database connection failed: {detail}")
+    return DatabaseError(f"the database refused a statement ({type(error).__name__}): {detail}")
+
+
+def _first_line(error: Exception) -> str:
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     return lines[0] if lines else type(error).__name__

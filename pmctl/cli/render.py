@@ -5,31 +5,34 @@ from decimal import Decimal
 
 import typer
 
+from pmctl.core.numbers import num
 from pmctl.core.plan import Adopt, Alert, ChangeQuantity, Close, Defer, MarkClosed, Plan, Refresh, Reopen
 from pmctl.core.status import Line
 from pmctl.errors import AccountRefused, LockHeld
 
 
 def describe(action) -> str:
+    """An action as a sentence that reads after "would" (dry run) or before its outcome (real run)."""
     if isinstance(action, Close):
         intent = f" ({action.position_intent})" if action.position_intent else ""
         cancels = f", cancelling {len(action.cancel_order_ids)} own order(s) first" if action.cancel_order_ids else ""
-        return (f"row {action.row_id} {action.symbol}: close {action.reason}: {action.side} {action.qty} "
+        return (f"close row {action.row_id} for {action.reason}: {action.side} {num(action.qty)} "
                 f"{action.symbol}{intent} as {action.client_order_id}{cancels} ({action.why})")
     if isinstance(action, Defer):
-        return f"row {action.row_id} {action.symbol}: {action.reason} due, {action.why}"
+        return f"hold row {action.row_id} {action.symbol}: {action.reason} due, {action.why}"
     if isinstance(action, MarkClosed):
-        price = action.exit_price if action.exit_price is not None else "unknown"
-        return f"row {action.row_id} {action.symbol}: mark closed ({action.reason}) at {price} ({action.why})"
+        price = num(action.exit_price) if action.exit_price is not None else "unknown"
+        return f"mark row {action.row_id} {action.symbol} closed ({action.reason}), exit price {price}: {action.why}"
     if isinstance(action, Reopen):
-        return f"row {action.row_id} {action.symbol}: back to open ({action.why})"
+        return f"reopen row {action.row_id} {action.symbol}: {action.why}"
     if isinstance(action, Adopt):
-        return (f"adopt {action.symbol}: {action.side} {action.quantity} at {action.entry_price} ({action.why})")
+        return f"adopt {action.symbol}: {action.side} {num(action.quantity)} at {num(action.entry_price)} ({action.why})"
     if isinstance(action, ChangeQuantity):
-        return f"row {action.row_id} {action.symbol}: quantity {action.old} -> {action.new} ({action.why})"
+        return (f"change row {action.row_id} {action.symbol} quantity {num(action.old)} -> {num(action.new)} "
+                f"({action.why})")
     if isinstance(action, Alert):
         where = f"row {action.row_id} " if action.row_id is not None else ""
-        return f"ALERT {action.severity} {action.kind}: {where}{action.symbol}: {action.why}"
+        return f"ALERT {action.severity} {action.kind} on {where}{action.symbol}: {action.why}"
     raise TypeError(f"no description for {type(action).__name__}")
 
 
@@ -118,7 +121,7 @@ def _cell(value) -> str:
     if value is None:
         return "-"
     if isinstance(value, Decimal):
-        return f"{value.normalize():f}" if value == value.to_integral_value() else str(value)
+        return num(value)
     return str(value)
 
 

@@ -7,7 +7,7 @@ from pmctl.core.model import OPEN, Row, Snapshot
 from pmctl.core.plan import Action, Alert, Close, Defer, Plan, Refresh
 from pmctl.core.pnl import pnl
 from pmctl.core.settle import plan_settle
-from pmctl.core.sync import plan_sync, primary_rows
+from pmctl.core.sync import QUARANTINE, plan_sync, primary_rows, unexpected_short_alert
 
 MAX_BACKOFF_MINUTES = 60
 
@@ -34,6 +34,8 @@ def _monitor(row: Row, snapshot: Snapshot) -> list[Action]:
         Refresh(row.id, price, dollars, percent, evaluation.peak_price, evaluation.trailing_stop_price)
     ]
     actions.extend(_missing_brackets(row, snapshot))
+    if row.strategy_type == QUARANTINE:
+        return [*actions, unexpected_short_alert(row.id, position)]
     exit_ = evaluation.first
     if exit_ is not None:
         actions.append(_close(row, exit_, snapshot))

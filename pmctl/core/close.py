@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from pmctl import occ
 from pmctl.core.check import forced_close
+from pmctl.core.numbers import num
 from pmctl.core.model import CLOSING, Row, Snapshot
 from pmctl.core.plan import Defer, Plan
 from pmctl.errors import UsageError
@@ -32,9 +33,9 @@ def plan_forced_close(snapshot: Snapshot, row: Row, qty: Decimal | None, reason:
     if qty is not None:
         unit = "contract" if occ.is_option(row.symbol) else "share"
         if qty < 1:
-            raise UsageError(f"--qty {qty} is below one {unit}")
+            raise UsageError(f"--qty {num(qty)} is below one {unit}")
         if qty > held:
-            raise UsageError(f"--qty {qty} is more than the {held} {row.symbol} held")
+            raise UsageError(f"--qty {num(qty)} is more than the {num(held)} {row.symbol} held")
     why = f"operator: {reason}" if reason else "operator's forced close"
     if not snapshot.clock.is_open:
         return Plan(snapshot.account, (Defer(row.id, row.symbol, reason or FORCED, "deferred: market closed"),))

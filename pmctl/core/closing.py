@@ -9,6 +9,7 @@ wrong about the side or the symbol cannot turn a close into an opening trade.
 from decimal import Decimal
 
 from pmctl import occ
+from pmctl.core.numbers import num
 from pmctl.broker.types import CloseRequest, Order, Position
 
 
@@ -30,9 +31,9 @@ def close_request(
     if qty <= 0:
         raise CloseRefused(f"close quantity {qty} must be positive")
     if qty > held:
-        raise CloseRefused(f"close quantity {qty} is more than the {held} of {symbol} held")
+        raise CloseRefused(f"close quantity {num(qty)} is more than the {num(held)} of {symbol} held")
     if qty > available:
-        raise CloseRefused(f"only {available} of {symbol} is available to close; open orders hold the rest")
+        raise CloseRefused(f"only {num(available)} of {symbol} is available to close; open orders hold the rest")
     option = occ.is_option(symbol)
     if option and qty != qty.to_integral_value():
         raise CloseRefused(f"options close in whole contracts, not {qty}")

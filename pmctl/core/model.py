@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from pmctl.broker.types import Clock, Order, Position, Session
+from pmctl.broker.types import Clock, Fill, NonTradeActivity, Order, Position, Session
 from pmctl.config import RuleDefaults
 
 OPEN = "open"
@@ -63,6 +63,8 @@ class Snapshot:
     ``sessions`` covers the calendar from today to the nearest expirations that
     could matter; it is empty when no option is near expiry. ``recent_alerts``
     holds the (kind, symbol) pairs already alerted within the cooldown.
+    ``fills`` and ``option_events`` are the evidence reconcile reads for rows
+    the broker no longer holds; other decisions leave them empty.
     """
 
     account: str
@@ -75,6 +77,8 @@ class Snapshot:
     sessions: tuple[Session, ...] = ()
     close_orders: dict[str, Order | None] = field(default_factory=dict)
     recent_alerts: frozenset[tuple[str, str]] = frozenset()
+    fills: tuple[Fill, ...] = ()
+    option_events: tuple[NonTradeActivity, ...] = ()
 
     def position(self, symbol: str) -> Position | None:
         for position in self.positions:

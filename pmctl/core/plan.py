@@ -45,6 +45,7 @@ class MarkClosed:
     exit_time: datetime | None
     order_id: str | None
     why: str
+    evidence: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class Adopt:
     max_hold_minutes: int | None
     current_price: Decimal | None
     why: str
+    strategy_type: str = "adopted"
 
 
 @dataclass(frozen=True)

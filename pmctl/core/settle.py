@@ -9,6 +9,7 @@ id, so should the first one surface after all, the broker refuses the second.
 
 from pmctl.broker.types import Order
 from pmctl.core import closing
+from pmctl.core.numbers import num
 from pmctl.core.model import CLOSING, Row, Snapshot
 from pmctl.core.plan import Action, Alert, ChangeQuantity, Close, Defer, MarkClosed, Reopen
 
@@ -23,11 +24,12 @@ def plan_settle(snapshot: Snapshot) -> list[Action]:
         if row.status != CLOSING or not row.close_client_order_id:
             continue
         order = open_by_client_id.get(row.close_client_order_id) or snapshot.close_orders.get(row.close_client_order_id)
-        actions.extend(_settle(row, order, snapshot))
+        actions.extend(settle_row(row, order, snapshot))
     return actions
 
 
-def _settle(row: Row, order: Order | None, snapshot: Snapshot) -> list[Action]:
+def settle_row(row: Row, order: Order | None, snapshot: Snapshot) -> list[Action]:
+    """What a closing row needs, given its close order as the broker reports it (None: never received)."""
     if order is None:
         return _never_received(row, snapshot)
     if order.status in WORKING:
@@ -42,14 +44,14 @@ def _filled(row: Row, order: Order) -> list[Action]:
         return [
             MarkClosed(
                 row.id, row.symbol, row.close_reason or "forced_close", order.filled_avg_price, order.filled_at,
-                order.id, f"close order {order.client_order_id} filled {order.filled_qty} at {order.filled_avg_price}",
+                order.id, f"close order {order.client_order_id} filled {num(order.filled_qty)} at {_price(order)}",
             )
         ]
     remaining = row.quantity - order.filled_qty
     return [
         ChangeQuantity(row.id, row.symbol, row.quantity, remaining, row.original_quantity or row.quantity,
-                       f"close order {order.client_order_id} filled {order.filled_qty} of {row.quantity}"),
-        Reopen(row.id, row.symbol, remaining, f"partial exit: {remaining} {row.symbol} still held"),
+                       f"close order {order.client_order_id} filled {num(order.filled_qty)} of {num(row.quantity)}"),
+        Reopen(row.id, row.symbol, remaining, f"partial exit: {num(remaining)} {row.symbol} still held"),
     ]
 
 
@@ -59,9 +61,9 @@ def _ended_unfilled(row: Row, order: Order) -> list[Action]:
     if order.filled_qty > 0:
         actions.append(
             ChangeQuantity(row.id, row.symbol, row.quantity, remaining, row.original_quantity or row.quantity,
-                           f"close order {order.client_order_id} filled {order.filled_qty} before it ended"),
+                           f"close order {order.client_order_id} filled {num(order.filled_qty)} before it ended"),
         )
-    why = f"close order {order.client_order_id} ended {order.status} with {order.filled_qty} filled"
+    why = f"close order {order.client_order_id} ended {order.status} with {num(order.filled_qty)} filled"
     actions.append(Reopen(row.id, row.symbol, remaining, why))
     actions.append(Alert(row.id, row.symbol, "order_failed", "error", why))
     return actions
@@ -87,3 +89,7 @@ def _never_received(row: Row, snapshot: Snapshot) -> list[Action]:
               request.client_order_id, request.position_intent, (),
               f"resend: order {row.close_client_order_id} never reached the broker"),
     ]
+
+
+def _price(order: Order) -> str:
+    return num(order.filled_avg_price) if order.filled_avg_price is not None else "an unreported price"

@@ -6,6 +6,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from pmctl.core import rules
+from pmctl.core.numbers import num
 from pmctl.core.model import Row, Snapshot
 from pmctl.core.pnl import pnl
 
@@ -64,7 +65,7 @@ def _agreement(row: Row, position) -> str:
         return "missing at broker"
     signed = -row.quantity if row.is_short else row.quantity
     if position.qty != signed:
-        return f"broker holds {position.qty}"
+        return f"broker holds {num(position.qty)}"
     return "agrees"
 
 

@@ -3,8 +3,12 @@
 from pmctl import occ
 from pmctl.broker.types import Position
 from pmctl.core import rules
+from pmctl.core.numbers import num
 from pmctl.core.model import CLOSING, OPEN, Row, Snapshot
 from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity
+
+#: The strategy of a row pmctl tracks but never closes by rule: an unexpected short.
+QUARANTINE = "unexpected_short"
 
 
 def primary_rows(rows: tuple[Row, ...]) -> dict[str, Row]:
@@ -25,27 +29,38 @@ def plan_sync(snapshot: Snapshot) -> list[Action]:
     for position in snapshot.positions:
         row = primary.get(position.symbol)
         if row is None:
-            actions.append(_untracked(position, snapshot))
+            actions.extend(_untracked(position, snapshot))
         elif row.status == OPEN:
             actions.extend(_follow(row, position))
     return actions
 
 
-def _untracked(position: Position, snapshot: Snapshot) -> Action:
-    held = f"{position.qty} {position.symbol} at {position.avg_entry_price}"
-    if position.is_short and not occ.is_option(position.symbol):
-        return Alert(
-            None, position.symbol, "unexpected_short", "critical",
-            f"the broker holds a short {held} that no row expects (a sold underlying?); "
-            "pmctl reconcile --cover-shorts covers it",
-        )
+def is_unexpected_short(position: Position) -> bool:
+    """A short stock no row expects: the seed 02 pattern of an option's underlying sold by mistake."""
+    return position.is_short and not occ.is_option(position.symbol)
+
+
+def _untracked(position: Position, snapshot: Snapshot) -> list[Action]:
+    held = f"{num(position.qty)} {position.symbol} at {num(position.avg_entry_price)}"
     if not snapshot.adopt:
-        return Alert(None, position.symbol, "untracked", "warning", f"untracked {held}; adoption is off for this account")
-    return adoption(position, snapshot)
+        return [Alert(None, position.symbol, "untracked", "warning", f"untracked {held}; adoption is off for this account")]
+    if is_unexpected_short(position):
+        return [adoption(position, snapshot, QUARANTINE), unexpected_short_alert(None, position)]
+    return [adoption(position, snapshot)]
 
 
-def adoption(position: Position, snapshot: Snapshot) -> Adopt:
+def unexpected_short_alert(row_id: int | None, position: Position) -> Alert:
+    return Alert(
+        row_id, position.symbol, "unexpected_short", "critical",
+        f"the broker holds a short {num(position.qty)} {position.symbol} that no trade opened (a sold underlying?); "
+        "it is tracked but never closed automatically: pmctl reconcile --cover-shorts covers it",
+    )
+
+
+def adoption(position: Position, snapshot: Snapshot, strategy: str = "adopted") -> Adopt:
+    """A row for a broker position; a quarantined one gets no exit levels, since nothing closes it by rule."""
     side = "short" if position.is_short else "long"
+    quarantined = strategy == QUARANTINE
     levels = rules.default_levels(side, position.avg_entry_price, snapshot.rules)
     contract = occ.parse(position.symbol) if occ.is_option(position.symbol) else None
     return Adopt(
@@ -58,12 +73,13 @@ def adoption(position: Position, snapshot: Snapshot) -> Adopt:
         entry_time=snapshot.clock.timestamp,
         strike_price=contract.strike if contract else None,
         expiration_date=contract.expiration if contract else None,
-        stop_loss=levels.stop_loss,
-        take_profit=levels.take_profit,
-        trailing_stop_percent=snapshot.rules.trailing_stop_percent,
-        max_hold_minutes=snapshot.rules.max_hold_minutes,
+        stop_loss=None if quarantined else levels.stop_loss,
+        take_profit=None if quarantined else levels.take_profit,
+        trailing_stop_percent=None if quarantined else snapshot.rules.trailing_stop_percent,
+        max_hold_minutes=None if quarantined else snapshot.rules.max_hold_minutes,
         current_price=position.current_price,
-        why=f"the broker holds {position.qty} {position.symbol} and no row tracks it",
+        why=f"the broker holds {num(position.qty)} {position.symbol} and no row tracks it",
+        strategy_type=strategy,
     )
 
 
@@ -73,7 +89,7 @@ def _follow(row: Row, position: Position) -> list[Action]:
         return [
             Alert(
                 row.id, row.symbol, "side_mismatch", "critical",
-                f"row {row.id} is {row.side} {row.quantity} {row.symbol} but the broker holds {position.qty}; "
+                f"row {row.id} is {row.side} {num(row.quantity)} {row.symbol} but the broker holds {num(position.qty)}; "
                 "nothing is sent until an operator looks",
             )
         ]
@@ -83,6 +99,6 @@ def _follow(row: Row, position: Position) -> list[Action]:
     return [
         ChangeQuantity(
             row.id, row.symbol, row.quantity, held, row.original_quantity or row.quantity,
-            f"the broker holds {held}, the row says {row.quantity} (partial fill or partial exit)",
+            f"the broker holds {num(held)}, the row says {num(row.quantity)} (partial fill or partial exit)",
         )
     ]

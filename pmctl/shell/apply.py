@@ -20,6 +20,7 @@ from pmctl.broker import errors
 from pmctl.broker.adapter import AlpacaBroker
 from pmctl.broker.types import Order
 from pmctl.core import closing
+from pmctl.core.numbers import num
 from pmctl.core.model import Row, Snapshot
 from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity, Close, Defer, MarkClosed, Plan, Refresh, Reopen
 from pmctl.store import positions as store
@@ -73,7 +74,7 @@ class Applier:
             Outcome(a, f"adopted as row {adopted[a.symbol]}" if a.symbol in adopted else "already tracked by another run")
             for a in adoptions
         ]
-        outcomes.extend(Outcome(c, f"quantity {c.old} -> {c.new}") for c in changes)
+        outcomes.extend(Outcome(c, "changed") for c in changes)
         return outcomes
 
     def _trailing_moved(self, refresh: Refresh) -> bool:
@@ -94,7 +95,8 @@ class Applier:
                 done = store.mark_closed(self.conn, self.account, action, self.now)
                 event = Event(action.row_id, "closed", {
                     "symbol": action.symbol, "reason": action.reason, "exit_price": action.exit_price,
-                    "exit_time": action.exit_time, "order_id": action.order_id, "why": action.why})
+                    "exit_time": action.exit_time, "order_id": action.order_id, "why": action.why,
+                    "evidence": action.evidence})
             else:
                 done = store.reopen(self.conn, self.account, action, self.now)
                 event = Event(action.row_id, "reopened", {"symbol": action.symbol, "why": action.why})
@@ -106,7 +108,7 @@ class Applier:
 
     def _alert(self, alert: Alert) -> Outcome:
         if (alert.kind, alert.symbol) in self.snapshot.recent_alerts:
-            return Outcome(alert, f"{alert.severity}: {alert.why} (already alerted)")
+            return Outcome(alert, "already alerted within the cooldown")
         with self.conn.transaction():
             store.insert_events(self.conn, self.account, [Event(alert.row_id, alert.kind, {
                 "symbol": alert.symbol, "severity": alert.severity, "why": alert.why})], self.actor, self.now)
@@ -115,7 +117,7 @@ class Applier:
                 open_ids = {order.id for order in self.snapshot.open_orders}
                 gone = [oid for oid in (row.stop_order_id, row.target_order_id) if oid and oid not in open_ids]
                 store.clear_brackets(self.conn, self.account, row.id, gone)
-        return Outcome(alert, f"{alert.severity}: {alert.why}")
+        return Outcome(alert, "recorded")
 
     def _close(self, action: Close) -> Outcome:
         row = self.rows[action.row_id]
@@ -170,7 +172,7 @@ class Applier:
                     "exit_time": order.filled_at, "order_id": order.id}))
             store.insert_events(self.conn, self.account, events, self.actor, self.now)
         if order.is_filled:
-            return Outcome(action, f"filled {order.filled_qty} at {order.filled_avg_price}: closed")
+            return Outcome(action, f"filled {num(order.filled_qty)} at {num(order.filled_avg_price)}: closed")
         return Outcome(action, f"order {order.id} {order.status}; settled when it fills")
 
     def _rejected(self, action: Close, row: Row, rejected: errors.BrokerRejected) -> Outcome:

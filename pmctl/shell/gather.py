@@ -4,6 +4,7 @@ The broker is read first so that a row the dispatcher inserts for a fresh fill
 a moment later is seen with its position rather than adopted twice.
 """
 
+from dataclasses import replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,7 @@ import psycopg
 
 from pmctl.broker.adapter import AlpacaBroker
 from pmctl.config import AccountConfig, Settings
-from pmctl.core import rules
+from pmctl.core import reconcile, rules
 from pmctl.core.model import CLOSING, Snapshot
 from pmctl.core.plan import ALERT_KINDS
 from pmctl.store import positions as store
@@ -19,7 +20,10 @@ from pmctl.store import positions as store
 MARKET_ZONE = ZoneInfo("America/New_York")
 
 
-def read_snapshot(broker: AlpacaBroker, conn: psycopg.Connection, account: AccountConfig, settings: Settings) -> Snapshot:
+def read_snapshot(
+    broker: AlpacaBroker, conn: psycopg.Connection, account: AccountConfig, settings: Settings, evidence: bool = False
+) -> Snapshot:
+    """``evidence``: also read the fills and option events that settle rows the broker no longer holds."""
     clock = broker.clock()
     held = tuple(broker.positions())
     orders = tuple(broker.open_orders())
@@ -34,7 +38,7 @@ def read_snapshot(broker: AlpacaBroker, conn: psycopg.Connection, account: Accou
         if row.status == CLOSING and row.close_client_order_id and row.close_client_order_id not in working
     }
     since = clock.timestamp - timedelta(minutes=settings.alert_cooldown_minutes)
-    return Snapshot(
+    snapshot = Snapshot(
         account=account.name,
         rows=rows,
         positions=held,
@@ -46,3 +50,8 @@ def read_snapshot(broker: AlpacaBroker, conn: psycopg.Connection, account: Accou
         close_orders=close_orders,
         recent_alerts=store.recent_alerts(conn, account.name, ALERT_KINDS, since),
     )
+    start = reconcile.evidence_since(snapshot, settings.reconcile_grace_seconds) if evidence else None
+    if start is None:
+        return snapshot
+    return replace(snapshot, fills=tuple(broker.fills_since(start)),
+                   option_events=tuple(broker.option_events_since(start - timedelta(days=1))))

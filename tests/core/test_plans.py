@@ -94,11 +94,18 @@ def test_closes_wait_for_the_market():
     assert not plan.has_changes
 
 
-def test_sync_refuses_to_adopt_a_short_stock_but_adopts_a_short_option():
-    actions = plan_sync(snapshot([], [position("ORCL", "-12"), position(CALL, "-2")]))
-    alert, adopt = actions
+def test_sync_quarantines_a_short_stock_but_adopts_a_short_option_normally():
+    adopt_short, alert, adopt_option = plan_sync(snapshot([], [position("ORCL", "-12"), position(CALL, "-2")]))
+    assert (adopt_short.symbol, adopt_short.strategy_type, adopt_short.stop_loss) == ("ORCL", "unexpected_short", None)
     assert isinstance(alert, Alert) and alert.kind == "unexpected_short"
-    assert isinstance(adopt, Adopt) and (adopt.symbol, adopt.side, adopt.quantity) == (CALL, "short", Decimal(2))
+    assert (adopt_option.symbol, adopt_option.side, adopt_option.strategy_type) == (CALL, "short", "adopted")
+
+
+def test_a_quarantined_short_is_never_closed_by_a_rule():
+    quarantined = row(symbol="ORCL", side="short", strategy_type="unexpected_short", stop_loss=Decimal(1))
+    plan = plan_check(snapshot([quarantined], [position("ORCL", "-10", price="150")]))
+    assert plan.of(Close) == []
+    assert [a.kind for a in plan.of(Alert)] == ["unexpected_short"]
 
 
 def test_sync_with_adoption_off_only_reports():

@@ -34,7 +34,7 @@ def test_a_stop_on_a_call_closes_the_contract_and_leaves_the_underlying_untouche
     assert (closed["status"], closed["close_reason"], closed["exit_price"]) == ("closed", "stop_loss", Decimal("4.0000"))
     kinds = [e["event_type"] for e in fetch_events(database_url) if e["position_id"] == row]
     assert kinds == ["exit_triggered", "order_submitted", "closed"]
-    assert "close stop_loss: sell 10 GOOGL260220C00340000 (sell_to_close)" in result.stdout
+    assert "close row 1 for stop_loss: sell 10 GOOGL260220C00340000 (sell_to_close)" in result.stdout
 
 
 def test_take_profit_on_a_short_stock_buys_it_back(desk, state, database_url):
@@ -146,7 +146,7 @@ def test_dry_run_changes_nothing_and_exits_3(desk, state, database_url):
     result = desk("check", "--dry-run")
 
     assert result.exit_code == 3
-    assert "would row 1 GOOGL260220C00340000: close stop_loss" in result.stdout
+    assert "would close row 1 for stop_loss: sell 10 GOOGL260220C00340000" in result.stdout
     assert "would adopt META: long 15 at 705" in result.stdout
     assert (fetch_rows(database_url), fetch_events(database_url)) == before
     assert orders_sent(state) == []
@@ -165,15 +165,17 @@ def test_a_quiet_book_dry_runs_to_exit_0_and_many_cycles_add_no_rows(desk, state
     assert fetch_rows(database_url)[0]["check_count"] == 5
 
 
-def test_an_unexpected_short_is_alerted_once_per_cooldown_and_never_adopted(desk, state, database_url):
+def test_an_unexpected_short_is_tracked_alerted_once_per_cooldown_and_never_covered(desk, state, database_url):
     state.set_position("a", "ORCL", Decimal("-12"), Decimal("160.25"))
-    state.set_price("ORCL", Decimal("158.90"))
+    state.set_price("ORCL", Decimal("100"))
     for _ in range(3):
-        result = desk("check")
+        result = desk("check", env={"PMCTL_STOP_LOSS_PERCENT": "5"})
         assert result.exit_code == 0
         assert "ALERT critical unexpected_short" in result.stdout
-    assert fetch_rows(database_url) == []
-    assert [e["event_type"] for e in fetch_events(database_url)] == ["unexpected_short"]
+    [row] = fetch_rows(database_url)
+    assert (row["symbol"], row["side"], row["strategy_type"], row["status"]) == ("ORCL", "short", "unexpected_short", "open")
+    assert row["stop_loss"] is None
+    assert [e["event_type"] for e in fetch_events(database_url)] == ["adopted", "unexpected_short"]
     assert orders_sent(state) == []
 
 

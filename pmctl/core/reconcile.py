@@ -1,0 +1,192 @@
+"""Reconciliation: every difference between the rows and the broker, classified and settled on evidence.
+
+A row leaves the book only on the broker's word: the fill that closed it (exit
+price, time and order id from the broker), the option's expiry, exercise or
+assignment, or, failing all evidence, closed with its exit price unknown, never
+an invented "neutral" one (seed 04). Rows too young for the broker to show their
+fill are reported, not touched. Reconcile sends no order except, when asked,
+the covering of unexpected shorts.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from pmctl.broker.types import Fill, NonTradeActivity
+from pmctl.core.check import forced_close
+from pmctl.core.numbers import num
+from pmctl.core.model import CLOSING, Row, Snapshot
+from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity, MarkClosed, Plan, Reopen
+from pmctl.core.settle import WORKING, settle_row
+from pmctl.core.sync import QUARANTINE, plan_sync, primary_rows
+
+CLOSED_AT_BROKER = "closed_at_broker"
+PHANTOM = "phantom"
+DUPLICATE = "duplicate"
+COVER_SHORT = "cover_short"
+OPTION_EVENT_REASONS = {"OPEXP": "expired", "OPEXC": "exercised", "OPASN": "assigned"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One difference: what kind, which row or symbol, what will be done about it (None: report only)."""
+
+    kind: str
+    row_id: int | None
+    symbol: str
+    detail: str
+    action: Action | None
+
+
+def evidence_since(snapshot: Snapshot, grace_seconds: int) -> datetime | None:
+    """From when fills and option events must be read: the oldest row the broker no longer holds."""
+    entries = [row.entry_time for row in _gone(snapshot, grace_seconds)]
+    return min(entries) if entries else None
+
+
+def plan_reconcile(snapshot: Snapshot, grace_seconds: int, cover_shorts: bool) -> tuple[list[Finding], Plan]:
+    findings = [*_broker_side(snapshot), *_duplicates(snapshot)]
+    primary = primary_rows(snapshot.rows)
+    grace = timedelta(seconds=grace_seconds)
+    for row in primary.values():
+        position = snapshot.position(row.symbol)
+        if position is None:
+            findings.append(_gone_row(row, snapshot, grace))
+        elif row.status == CLOSING:
+            findings.extend(_stuck(row, snapshot))
+        elif row.strategy_type == QUARANTINE:
+            findings.append(_unexpected_short(row, snapshot, cover_shorts))
+    plan = Plan(snapshot.account, tuple(f.action for f in findings if f.action is not None))
+    return findings, plan
+
+
+def _broker_side(snapshot: Snapshot) -> list[Finding]:
+    """Untracked positions, quantity drift and side mismatches: what sync decides, named as findings."""
+    findings = []
+    for action in plan_sync(snapshot):
+        if isinstance(action, Adopt):
+            kind = "unexpected_short" if action.strategy_type == QUARANTINE else "untracked"
+            findings.append(Finding(kind, None, action.symbol, action.why, action))
+        elif isinstance(action, ChangeQuantity):
+            findings.append(Finding("quantity_drift", action.row_id, action.symbol, action.why, action))
+        elif isinstance(action, Alert):
+            findings.append(Finding(action.kind, action.row_id, action.symbol, action.why, action))
+    return findings
+
+
+def _duplicates(snapshot: Snapshot) -> list[Finding]:
+    primary = primary_rows(snapshot.rows)
+    findings = []
+    for row in snapshot.rows:
+        kept = primary[row.symbol]
+        if kept is not row:
+            why = f"duplicate of row {kept.id} ({row.symbol}, account {row.account_name})"
+            findings.append(Finding(DUPLICATE, row.id, row.symbol, why, MarkClosed(
+                row.id, row.symbol, DUPLICATE, None, None, None, why, {"kept_row": kept.id})))
+    return findings
+
+
+def _gone(snapshot: Snapshot, grace_seconds: int) -> list[Row]:
+    grace = timedelta(seconds=grace_seconds)
+    held = {position.symbol for position in snapshot.positions}
+    return [row for row in primary_rows(snapshot.rows).values()
+            if row.symbol not in held and not _too_recent(row, snapshot.clock.timestamp, grace)]
+
+
+def _too_recent(row: Row, now: datetime, grace: timedelta) -> bool:
+    started = max(filter(None, (row.entry_time, row.close_submitted_at if row.status == CLOSING else None)))
+    return now - started < grace
+
+
+def _gone_row(row: Row, snapshot: Snapshot, grace: timedelta) -> Finding:
+    """A row whose position the broker no longer holds: settle it on the best evidence there is."""
+    if _too_recent(row, snapshot.clock.timestamp, grace):
+        return Finding("too_recent", row.id, row.symbol,
+                       f"row {row.id} is younger than {int(grace.total_seconds())} s: the broker may not show it yet",
+                       None)
+    order = _close_order(row, snapshot)
+    if order is not None and order.status in WORKING:
+        return Finding("closing", row.id, row.symbol, f"close order {order.client_order_id} is still working", None)
+    if order is not None and order.is_filled:
+        why = f"close order {order.client_order_id} filled {num(order.filled_qty)} at {num(order.filled_avg_price)}"
+        return Finding("stuck_closing", row.id, row.symbol, why, MarkClosed(
+            row.id, row.symbol, row.close_reason or CLOSED_AT_BROKER, order.filled_avg_price, order.filled_at,
+            order.id, why, {"order_id": order.id, "filled_qty": order.filled_qty}))
+    event = _option_event(row, snapshot.option_events)
+    if event is not None:
+        reason = OPTION_EVENT_REASONS[event.activity_type]
+        why = f"{event.activity_type} on {event.day}: the contract {reason}"
+        exit_price = Decimal(0) if reason == "expired" else None
+        return Finding(reason, row.id, row.symbol, why, MarkClosed(
+            row.id, row.symbol, reason, exit_price, None, None, why,
+            {"activity_id": event.id, "activity_type": event.activity_type, "broker_qty": 0}))
+    fills = _closing_fills(row, snapshot.fills)
+    if fills:
+        price, last = _average(fills, row.quantity), fills[-1]
+        why = f"closed at the broker: {len(fills)} fill(s) averaging {num(price)}, last at {last.time:%Y-%m-%d %H:%M:%S} UTC"
+        return Finding(PHANTOM, row.id, row.symbol, why, MarkClosed(
+            row.id, row.symbol, CLOSED_AT_BROKER, price, last.time, last.order_id, why,
+            {"broker_qty": 0, "fill_found": True, "fill_ids": [fill.id for fill in fills]}))
+    why = "the broker holds none and shows no fill since entry: exit price unknown"
+    return Finding(PHANTOM, row.id, row.symbol, why, MarkClosed(
+        row.id, row.symbol, PHANTOM, None, None, None, why, {"broker_qty": 0, "fill_found": False}))
+
+
+def _stuck(row: Row, snapshot: Snapshot) -> list[Finding]:
+    """A closing row whose position is still held: settled as check would, but never by resending."""
+    order = _close_order(row, snapshot)
+    if order is None:
+        why = f"close order {row.close_client_order_id} never reached the broker and the position is still held"
+        actions: list[Action] = [Reopen(row.id, row.symbol, row.quantity, why)]
+    else:
+        actions = settle_row(row, order, snapshot)
+    return [Finding("stuck_closing", row.id, row.symbol, getattr(action, "why", ""), action) for action in actions]
+
+
+def _unexpected_short(row: Row, snapshot: Snapshot, cover: bool) -> Finding:
+    position = snapshot.position(row.symbol)
+    detail = f"short {num(position.qty)} {row.symbol} that no trade opened (row {row.id})"
+    if not cover:
+        return Finding("unexpected_short", row.id, row.symbol, detail + ": pass --cover-shorts to buy it back", None)
+    if not snapshot.clock.is_open:
+        return Finding("unexpected_short", row.id, row.symbol, detail + ": deferred, market closed", None)
+    action = forced_close(row, COVER_SHORT, None, f"operator: cover the unexpected short {row.symbol}", snapshot)
+    return Finding("unexpected_short", row.id, row.symbol, detail, action)
+
+
+def _close_order(row: Row, snapshot: Snapshot):
+    if row.status != CLOSING or not row.close_client_order_id:
+        return None
+    working = {order.client_order_id: order for order in snapshot.open_orders}
+    return working.get(row.close_client_order_id) or snapshot.close_orders.get(row.close_client_order_id)
+
+
+def _option_event(row: Row, events: tuple[NonTradeActivity, ...]) -> NonTradeActivity | None:
+    if row.expiration_date is None:
+        return None
+    matches = [e for e in events if e.symbol == row.symbol and e.activity_type in OPTION_EVENT_REASONS
+               and e.day >= row.entry_time.date()]
+    return matches[-1] if matches else None
+
+
+def _closing_fills(row: Row, fills: tuple[Fill, ...]) -> list[Fill]:
+    """The fills that took this position down: its symbol, the reducing side, after its entry, up to its size."""
+    side = "buy" if row.is_short else "sell"
+    taken, total = [], Decimal(0)
+    for fill in sorted(fills, key=lambda f: f.time):
+        if fill.symbol == row.symbol and fill.side == side and fill.time >= row.entry_time and total < row.quantity:
+            taken.append(fill)
+            total += fill.qty
+    return taken
+
+
+def _average(fills: list[Fill], quantity: Decimal) -> Decimal:
+    """Quantity-weighted price of the fills, counting no more than the row's quantity."""
+    remaining, cost, counted = quantity, Decimal(0), Decimal(0)
+    for fill in fills:
+        used = min(fill.qty, remaining)
+        cost += used * fill.price
+        counted += used
+        remaining -= used
+    return (cost / counted).quantize(Decimal("0.0001"))
+
