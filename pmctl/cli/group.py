@@ -1,5 +1,6 @@
 """The one place where errors become exit codes and one line on stderr."""
 
+import sys
 from typing import Any
 
 import typer
@@ -12,6 +13,25 @@ from pmctl.exit_codes import ExitCode
 class PmctlGroup(TyperGroup):
     """Runs every command, translating foreseeable failures into the documented exit codes."""
 
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Usage errors as one line too: Typer's own report spans four, with a usage banner."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except typer.Abort:
+            typer.echo("pmctl: aborted; nothing more was done", err=True)
+            sys.exit(int(ExitCode.FAILURE))
+        except Exception as error:
+            if not _is_usage_error(error):
+                raise
+            if type(error).__name__ == "NoArgsIsHelpError":
+                typer.echo(error.format_message())
+                sys.exit(int(ExitCode.OK))
+            typer.echo(f"pmctl: error: {error.format_message()}", err=True)
+            sys.exit(error.exit_code)
+        sys.exit(code if isinstance(code, int) else int(ExitCode.OK))
+
     def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -21,6 +41,11 @@ class PmctlGroup(TyperGroup):
             if type(error).__module__.startswith("psycopg"):
                 fail(_database_error(error))
             raise
+
+
+def _is_usage_error(error: Exception) -> bool:
+    """Typer's vendored click exceptions, told apart by their interface rather than a private import."""
+    return hasattr(error, "format_message") and isinstance(getattr(error, "exit_code", None), int)
 
 
 def fail(error: PmctlError) -> None:

@@ -12,21 +12,30 @@ from pmctl.exit_codes import ExitCode
 
 ACCOUNT = typer.Option(None, "--account", "-a", help="Only this account (default: every configured account).")
 DRY_RUN = typer.Option(False, "--dry-run", help="Print the plan; change nothing, send nothing. Exit 3 if it would act.")
+WAIT = typer.Option(0.0, "--wait", min=0, max=3600, metavar="SECONDS",
+                    help="Wait this long for another run's lock on an account (default: give up at once, exit 75).")
 
 
-def sync(ctx: typer.Context, account: str | None = ACCOUNT, dry_run: bool = DRY_RUN) -> None:
+def announce_live(settings, account: str | None) -> None:
+    """Live trading is never quiet: the first line of every command says so."""
+    live = [a.name for a in settings.selected(account) if not a.paper]
+    if live:
+        typer.echo(f"LIVE trading (not paper): account(s) {', '.join(live)}", err=True)
+
+
+def sync(ctx: typer.Context, account: str | None = ACCOUNT, dry_run: bool = DRY_RUN, wait: float = WAIT) -> None:
     """Adopt broker positions that have no row; make rows follow the broker's quantities."""
     from pmctl.core.plan import Plan
     from pmctl.core.sync import plan_sync
 
-    _run(ctx, account, dry_run, lambda snapshot: Plan(snapshot.account, tuple(plan_sync(snapshot))))
+    _run(ctx, account, dry_run, lambda snapshot: Plan(snapshot.account, tuple(plan_sync(snapshot))), wait)
 
 
-def check(ctx: typer.Context, account: str | None = ACCOUNT, dry_run: bool = DRY_RUN) -> None:
+def check(ctx: typer.Context, account: str | None = ACCOUNT, dry_run: bool = DRY_RUN, wait: float = WAIT) -> None:
     """One monitoring cycle: sync, refresh prices, apply the exit rules, settle closes. The cron job."""
     from pmctl.core.check import plan_check
 
-    _run(ctx, account, dry_run, plan_check)
+    _run(ctx, account, dry_run, plan_check, wait)
 
 
 def close(
@@ -37,6 +46,7 @@ def close(
     reason: str | None = typer.Option(None, "--reason", help="Recorded as the close reason (default forced_close)."),
     dry_run: bool = DRY_RUN,
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    wait: float = WAIT,
 ) -> None:
     """Close one position now, through the same plan and safety checks as the exit rules."""
     from pmctl.core.close import find_row, plan_forced_close
@@ -59,7 +69,7 @@ def close(
             _confirm(plan)
         return plan
 
-    _run(ctx, chosen.name, dry_run, decide, failure_when_deferred=not dry_run)
+    _run(ctx, chosen.name, dry_run, decide, wait, failure_when_deferred=not dry_run)
 
 
 def status(
@@ -77,6 +87,7 @@ def status(
         raise UsageError(f"--format {output!r}: choose table or json")
     env = environment(ctx)
     settings = env.settings
+    announce_live(settings, account)
     errors: dict[str, str] = {}
     if offline:
         lines = _offline(env, account)
@@ -112,13 +123,14 @@ def _offline(env, account):
     return book.offline_lines(rows, datetime.now(timezone.utc), settings.rules)
 
 
-def _run(ctx, account, dry_run, decide, failure_when_deferred=False) -> None:
+def _run(ctx, account, dry_run, decide, wait, failure_when_deferred=False) -> None:
     from pmctl.cli import render
     from pmctl.core.plan import Defer
     from pmctl.shell.run import exit_code, run
 
     env = environment(ctx)
-    results = run(env.settings, env.database_url, account, decide, dry_run, env.operator)
+    announce_live(env.settings, account)
+    results = run(env.settings, env.database_url, account, decide, dry_run, env.operator, wait=wait)
     render.print_results(results, dry_run)
     code = exit_code(results, dry_run)
     deferred = any(isinstance(o.action, Defer) for r in results for o in r.outcomes)

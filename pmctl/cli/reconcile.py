@@ -6,7 +6,7 @@ import typer
 
 from pmctl.cli.environment import environment
 from pmctl.cli.group import exit_with
-from pmctl.cli.positions import ACCOUNT, DRY_RUN
+from pmctl.cli.positions import ACCOUNT, DRY_RUN, WAIT, announce_live
 from pmctl.errors import UsageError
 from pmctl.exit_codes import ExitCode
 
@@ -19,6 +19,7 @@ def reconcile(
     dry_run: bool = DRY_RUN,
     as_json: bool = typer.Option(False, "--json", help="Findings as JSON."),
     cover_shorts: bool = typer.Option(False, "--cover-shorts", help="Buy back unexpected short stock positions."),
+    wait: float = WAIT,
 ) -> None:
     """Classify every difference between rows and broker and settle it on the broker's evidence."""
     from pmctl.core.reconcile import plan_reconcile
@@ -30,7 +31,7 @@ def reconcile(
         findings[snapshot.account] = found
         return plan
 
-    _reconcile_run(ctx, account, dry_run, as_json, decide, rounds=2 if cover_shorts else 1)
+    _reconcile_run(ctx, account, dry_run, as_json, decide, wait, rounds=2 if cover_shorts else 1)
 
 
 def cleanup_phantoms(
@@ -39,6 +40,7 @@ def cleanup_phantoms(
     ids: str | None = typer.Option(None, "--ids", help="Only these row ids, comma-separated (e.g. 16,24,13)."),
     dry_run: bool = DRY_RUN,
     as_json: bool = typer.Option(False, "--json", help="Findings as JSON."),
+    wait: float = WAIT,
 ) -> None:
     """Close phantom rows only: rows whose position the broker no longer holds (seed 04's runbook)."""
     from pmctl.core.plan import Plan
@@ -64,21 +66,23 @@ def cleanup_phantoms(
         return Plan(snapshot.account, tuple(f.action for f in gone if f.action is not None))
 
     if wanted is not None and not dry_run:
-        _reconcile_run(ctx, account, True, as_json, decide, rounds=1, quiet=True)
-    _reconcile_run(ctx, account, dry_run, as_json, decide, rounds=1)
+        _reconcile_run(ctx, account, True, as_json, decide, wait, rounds=1, quiet=True)
+    _reconcile_run(ctx, account, dry_run, as_json, decide, wait, rounds=1)
 
 
-def _reconcile_run(ctx, account, dry_run, as_json, decide, rounds, quiet=False) -> None:
+def _reconcile_run(ctx, account, dry_run, as_json, decide, wait, rounds, quiet=False) -> None:
     from pmctl.shell.run import exit_code, run
 
     env = environment(ctx)
     settings = env.settings
+    if not quiet:
+        announce_live(settings, account)
     findings: dict[str, list] = {}
 
     def decide_into(snapshot):
         return decide(snapshot, findings)
 
-    results = run(settings, env.database_url, account, decide_into, dry_run, env.operator, evidence=True)
+    results = run(settings, env.database_url, account, decide_into, dry_run, env.operator, evidence=True, wait=wait)
     if quiet:
         return
     code = exit_code(results, dry_run)
@@ -88,7 +92,8 @@ def _reconcile_run(ctx, account, dry_run, as_json, decide, rounds, quiet=False) 
             again = run(settings, env.database_url, account, decide_into, True, env.operator, evidence=True)
             if not any(r.plan is not None and r.plan.has_changes for r in again):
                 break
-            for result in run(settings, env.database_url, account, decide_into, False, env.operator, evidence=True):
+            for result in run(settings, env.database_url, account, decide_into, False, env.operator, evidence=True,
+                              wait=wait):
                 applied[result.account] = applied.get(result.account, []) + result.outcomes
         after = run(settings, env.database_url, account, decide_into, True, env.operator, evidence=True)
         code = max(code, exit_code(after, False))

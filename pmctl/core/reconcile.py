@@ -18,7 +18,7 @@ from pmctl.core.numbers import num
 from pmctl.core.model import CLOSING, Row, Snapshot
 from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity, MarkClosed, Plan, Reopen
 from pmctl.core.settle import WORKING, settle_row
-from pmctl.core.sync import QUARANTINE, plan_sync, primary_rows
+from pmctl.core.sync import QUARANTINE, adoption, is_unexpected_short, plan_sync, primary_rows
 
 CLOSED_AT_BROKER = "closed_at_broker"
 PHANTOM = "phantom"
@@ -56,8 +56,23 @@ def plan_reconcile(snapshot: Snapshot, grace_seconds: int, cover_shorts: bool) -
             findings.extend(_stuck(row, snapshot))
         elif row.strategy_type == QUARANTINE:
             findings.append(_unexpected_short(row, snapshot, cover_shorts))
+    findings.extend(_held_after_closing(findings, snapshot))
     plan = Plan(snapshot.account, tuple(f.action for f in findings if f.action is not None))
     return findings, plan
+
+
+def _held_after_closing(findings: list[Finding], snapshot: Snapshot) -> list[Finding]:
+    """A symbol still held once every row of it is closed in this pass (a close filled, then a new position):
+    adopted in the same pass, so a second reconcile finds nothing left to do."""
+    closed = {f.action.row_id for f in findings if isinstance(f.action, MarkClosed)}
+    adopted = []
+    for position in snapshot.positions:
+        rows = [row for row in snapshot.rows if row.symbol == position.symbol]
+        if rows and all(row.id in closed for row in rows) and snapshot.adopt:
+            action = adoption(position, snapshot, QUARANTINE if is_unexpected_short(position) else "adopted")
+            adopted.append(Finding("untracked", None, position.symbol,
+                                   f"still held after row(s) {', '.join(str(r.id) for r in rows)} closed", action))
+    return adopted
 
 
 def _broker_side(snapshot: Snapshot) -> list[Finding]:
@@ -133,13 +148,23 @@ def _gone_row(row: Row, snapshot: Snapshot, grace: timedelta) -> Finding:
 
 
 def _stuck(row: Row, snapshot: Snapshot) -> list[Finding]:
-    """A closing row whose position is still held: settled as check would, but never by resending."""
+    """A closing row whose position is still held: settled as check would, but never by resending.
+
+    A row that goes back to open takes the broker's quantity in the same pass,
+    so a second reconcile finds nothing left to do.
+    """
     order = _close_order(row, snapshot)
     if order is None:
         why = f"close order {row.close_client_order_id} never reached the broker and the position is still held"
         actions: list[Action] = [Reopen(row.id, row.symbol, row.quantity, why)]
     else:
         actions = settle_row(row, order, snapshot)
+    if any(isinstance(action, Reopen) for action in actions):
+        held = abs(snapshot.position(row.symbol).qty)
+        actions = [a for a in actions if not isinstance(a, ChangeQuantity)]
+        if held != row.quantity:
+            actions.append(ChangeQuantity(row.id, row.symbol, row.quantity, held, row.original_quantity or row.quantity,
+                                          f"back to open with the broker's {num(held)}"))
     return [Finding("stuck_closing", row.id, row.symbol, getattr(action, "why", ""), action) for action in actions]
 
 

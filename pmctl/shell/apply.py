@@ -45,11 +45,11 @@ class Applier:
         self.rows = {row.id: row for row in snapshot.rows}
 
     def apply(self, plan: Plan) -> list[Outcome]:
-        outcomes = self._bookkeeping(plan)
+        """Settlements first, so a symbol whose row just closed can be adopted afresh in the same pass."""
+        outcomes = [self._settle(action) for action in plan.actions if isinstance(action, (MarkClosed, Reopen))]
+        outcomes.extend(self._bookkeeping(plan))
         for action in plan.actions:
-            if isinstance(action, (MarkClosed, Reopen)):
-                outcomes.append(self._settle(action))
-            elif isinstance(action, Alert):
+            if isinstance(action, Alert):
                 outcomes.append(self._alert(action))
             elif isinstance(action, Defer):
                 outcomes.append(Outcome(action, action.why))

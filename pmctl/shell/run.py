@@ -6,6 +6,7 @@ an operator does.
 """
 
 import getpass
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,6 +26,7 @@ from pmctl.store import positions as store
 from pmctl.store.connection import connection
 
 Decide = Callable[[Snapshot], Plan]
+LOCK_POLL_SECONDS = 0.2
 
 
 @dataclass
@@ -51,60 +53,86 @@ def brokers_for(settings: Settings) -> dict:
     return {account.name: AlpacaBroker(account, settings.broker_timeout) for account in settings.accounts}
 
 
+@dataclass(frozen=True)
+class Identity:
+    """Whose keys each configured account holds, and which names may therefore act."""
+
+    reported: dict[str, str]
+    expected: dict[str, str | None]
+    refused: dict[str, str]
+
+
 def verify_accounts(
-    conn: psycopg.Connection, settings: Settings, selected: tuple[AccountConfig, ...], brokers: dict, bind: bool
-) -> dict[str, str]:
-    """Refusals by name. Every configured account is asked, so two names sharing keys are both seen."""
+    conn: psycopg.Connection, settings: Settings, selected: tuple[AccountConfig, ...], brokers: dict
+) -> Identity:
+    """Every configured account is asked, so two names sharing keys are both seen."""
     reported: dict[str, str] = {}
     for account in settings.accounts:
         try:
             reported[account.name] = brokers[account.name].account().account_number
-        except BrokerError:
+        except BrokerError as error:
             if account in selected:
-                raise
+                raise type(error)(f"account {account.name!r}: {error}") from None
     expected = {a.name: a.account_number for a in settings.accounts}
-    refused = identity.refusals(reported, expected, account_store.bindings(conn))
-    if bind:
-        bound = account_store.bindings(conn)
-        for account in selected:
-            if account.name not in refused and account.name not in bound:
-                account_store.bind(conn, account.name, reported[account.name])
-        refused = identity.refusals(reported, expected, account_store.bindings(conn))
-    return refused
+    return Identity(reported, expected, identity.refusals(reported, expected, account_store.bindings(conn)))
+
+
+def bind_first_time(conn: psycopg.Connection, account: str, who: Identity) -> None:
+    """Record an account's first binding, just before its first change; a rival binding made meanwhile refuses it."""
+    if account in account_store.bindings(conn):
+        return
+    account_store.bind(conn, account, who.reported[account])
+    refused = identity.refusals(who.reported, who.expected, account_store.bindings(conn))
+    if account in refused:
+        raise AccountRefused(refused[account])
 
 
 def run(
     settings: Settings, database_url: str, account_name: str | None, decide: Decide, dry_run: bool, operator: str | None,
-    evidence: bool = False,
+    evidence: bool = False, wait: float = 0,
 ) -> list[AccountResult]:
+    """``wait``: seconds to wait for another run's lock on an account before giving up on it (exit 75)."""
     selected = settings.selected(account_name)
     brokers = brokers_for(settings)
     with connection(database_url, autocommit=True) as conn:
         ensure_schema(conn, owned=settings.database_url is None, dry_run=dry_run)
-        refused = verify_accounts(conn, settings, selected, brokers, bind=not dry_run)
+        who = verify_accounts(conn, settings, selected, brokers)
     results = []
     for account in selected:
-        if account.name in refused:
-            results.append(AccountResult(account.name, error=AccountRefused(refused[account.name])))
+        if account.name in who.refused:
+            results.append(AccountResult(account.name, error=AccountRefused(who.refused[account.name])))
             continue
         results.append(_run_account(settings, database_url, account, brokers[account.name], decide, dry_run,
-                                    actor(operator), evidence))
+                                    actor(operator), evidence, wait, who))
     return results
 
 
-def _run_account(settings, database_url, account, broker, decide, dry_run, who, evidence) -> AccountResult:
+def _run_account(
+    settings, database_url, account, broker, decide, dry_run, actor_name, evidence, wait, keys: Identity
+) -> AccountResult:
     result = AccountResult(account.name)
     try:
         with connection(database_url, autocommit=True) as conn:
-            if not dry_run and not store.try_lock_account(conn, account.name):
-                raise LockHeld(f"another pmctl run holds account {account.name}")
+            if not dry_run:
+                _lock(conn, account.name, wait)
             result.snapshot = read_snapshot(broker, conn, account, settings, evidence)
             result.plan = decide(result.snapshot)
             if not dry_run:
-                result.outcomes = Applier(result.snapshot, broker, conn, who).apply(result.plan)
-    except (BrokerError, LockHeld) as error:
+                bind_first_time(conn, account.name, keys)
+                result.outcomes = Applier(result.snapshot, broker, conn, actor_name).apply(result.plan)
+    except (BrokerError, LockHeld, AccountRefused) as error:
         result.error = error
     return result
+
+
+def _lock(conn: psycopg.Connection, account: str, wait: float) -> None:
+    """Hold the account's advisory lock for the cycle: one run per account, whichever machine runs it."""
+    deadline = time.monotonic() + wait
+    while not store.try_lock_account(conn, account):
+        if time.monotonic() >= deadline:
+            waited = f" (waited {wait:g} s)" if wait else ""
+            raise LockHeld(f"another pmctl run holds account {account}{waited}")
+        time.sleep(LOCK_POLL_SECONDS)
 
 
 def exit_code(results: list[AccountResult], dry_run: bool) -> ExitCode:

@@ -195,6 +195,8 @@ class SimApp:
                 if fault.status is None:
                     raise _NoAnswer
                 response = _fault_response(fault, 504)
+            if fault and fault.kind == "slow_answer":
+                self.state.stopping.wait(1.0 if fault.seconds is None else fault.seconds)
             status = response.status_code
             return response
         finally:

@@ -31,7 +31,7 @@ from pmctl.sim.render import account_json, order_json, position_json
 
 ORDER_TYPES = ("market", "limit", "stop", "stop_limit", "trailing_stop")
 TIMES_IN_FORCE = ("day", "gtc", "opg", "cls", "ioc", "fok")
-FAULT_KINDS = ("error", "latency", "hang", "lost_answer")
+FAULT_KINDS = ("error", "latency", "hang", "lost_answer", "slow_answer")
 _PRICE_STEP = Decimal("0.000001")
 
 
