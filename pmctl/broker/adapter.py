@@ -15,9 +15,6 @@ from zoneinfo import ZoneInfo
 
 import requests
 from alpaca.common.exceptions import APIError
-from alpaca.data.historical.option import OptionHistoricalDataClient
-from alpaca.data.historical.stock import StockHistoricalDataClient
-from alpaca.data.requests import OptionLatestQuoteRequest, StockLatestTradeRequest
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, PositionIntent, QueryOrderStatus, TimeInForce
 from alpaca.trading.requests import GetCalendarRequest, GetOrdersRequest, MarketOrderRequest
@@ -43,10 +40,8 @@ class AlpacaBroker:
         self.account_name = account.name
         key, secret = account.api_key.reveal(), account.secret_key.reveal()
         self._trading = TradingClient(key, secret, paper=account.paper, url_override=account.base_url)
-        self._stocks = StockHistoricalDataClient(key, secret, url_override=account.data_url)
-        self._options = OptionHistoricalDataClient(key, secret, url_override=account.data_url)
-        for client in (self._trading, self._stocks, self._options):
-            configure(client, float(timeout))
+        configure(self._trading, float(timeout))
+        self._data_keys = (key, secret, account.data_url, float(timeout))
         self._policy = policy
         self._sleep = sleep
         self._account: AccountInfo | None = None
@@ -145,21 +140,32 @@ class AlpacaBroker:
         return [_non_trade(item) for item in items]
 
     def latest_prices(self, symbols: Iterable[str]) -> dict[str, Decimal]:
-        """Last trade for stocks, quote midpoint for contracts; symbols without a price are left out."""
+        """Last trade for stocks, quote midpoint for contracts; symbols without a price are left out.
+
+        The market-data clients are built on first use: a check cycle never needs them.
+        """
+        from alpaca.data.historical.option import OptionHistoricalDataClient
+        from alpaca.data.historical.stock import StockHistoricalDataClient
+        from alpaca.data.requests import OptionLatestQuoteRequest, StockLatestTradeRequest
+
+        key, secret, url, timeout = self._data_keys
         wanted = sorted(set(symbols))
         stocks = [s for s in wanted if not occ.is_option(s)]
         options = [s for s in wanted if occ.is_option(s)]
         prices: dict[str, Decimal] = {}
         if stocks:
+            client = StockHistoricalDataClient(key, secret, url_override=url)
+            configure(client, timeout)
             trades = self._read(
-                "read stock prices",
-                lambda: self._stocks.get_stock_latest_trade(StockLatestTradeRequest(symbol_or_symbols=stocks)),
+                "read stock prices", lambda: client.get_stock_latest_trade(StockLatestTradeRequest(symbol_or_symbols=stocks))
             )
             prices.update((symbol, _decimal(trade.price)) for symbol, trade in trades.items())
         if options:
+            client = OptionHistoricalDataClient(key, secret, url_override=url)
+            configure(client, timeout)
             quotes = self._read(
                 "read option quotes",
-                lambda: self._options.get_option_latest_quote(OptionLatestQuoteRequest(symbol_or_symbols=options)),
+                lambda: client.get_option_latest_quote(OptionLatestQuoteRequest(symbol_or_symbols=options)),
             )
             for symbol, quote in quotes.items():
                 if quote.bid_price and quote.ask_price:

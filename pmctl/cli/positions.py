@@ -31,11 +31,20 @@ def sync(ctx: typer.Context, account: str | None = ACCOUNT, dry_run: bool = DRY_
     _run(ctx, account, dry_run, lambda snapshot: Plan(snapshot.account, tuple(plan_sync(snapshot))), wait)
 
 
-def check(ctx: typer.Context, account: str | None = ACCOUNT, dry_run: bool = DRY_RUN, wait: float = WAIT) -> None:
+def check(
+    ctx: typer.Context,
+    account: str | None = ACCOUNT,
+    dry_run: bool = DRY_RUN,
+    wait: float = WAIT,
+    once_per: float = typer.Option(
+        0.0, "--once-per", min=0, max=86400, metavar="SECONDS",
+        help="Skip an account any pmctl run cycled less than SECONDS ago: several machines, one cron line.",
+    ),
+) -> None:
     """One monitoring cycle: sync, refresh prices, apply the exit rules, settle closes. The cron job."""
     from pmctl.core.check import plan_check
 
-    _run(ctx, account, dry_run, plan_check, wait)
+    _run(ctx, account, dry_run, plan_check, wait, once_per=once_per)
 
 
 def close(
@@ -123,14 +132,14 @@ def _offline(env, account):
     return book.offline_lines(rows, datetime.now(timezone.utc), settings.rules)
 
 
-def _run(ctx, account, dry_run, decide, wait, failure_when_deferred=False) -> None:
+def _run(ctx, account, dry_run, decide, wait, failure_when_deferred=False, once_per: float = 0) -> None:
     from pmctl.cli import render
     from pmctl.core.plan import Defer
     from pmctl.shell.run import exit_code, run
 
     env = environment(ctx)
     announce_live(env.settings, account)
-    results = run(env.settings, env.database_url, account, decide, dry_run, env.operator, wait=wait)
+    results = run(env.settings, env.database_url, account, decide, dry_run, env.operator, wait=wait, once_per=once_per)
     render.print_results(results, dry_run)
     code = exit_code(results, dry_run)
     deferred = any(isinstance(o.action, Defer) for r in results for o in r.outcomes)

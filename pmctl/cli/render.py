@@ -44,6 +44,9 @@ def print_results(results: list, dry_run: bool) -> None:
             typer.echo(f"{prefix} {_verb(result.error)}: {result.error}", err=True)
             if result.plan is None:
                 continue
+        if result.skipped is not None:
+            typer.echo(f"{prefix} skipped: {result.skipped}")
+            continue
         if dry_run:
             _print_plan(prefix, result.plan)
         else:

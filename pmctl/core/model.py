@@ -1,6 +1,7 @@
 """What the core decides on: a row of ``active_positions`` and a snapshot of one account."""
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -81,7 +82,9 @@ class Snapshot:
     option_events: tuple[NonTradeActivity, ...] = ()
 
     def position(self, symbol: str) -> Position | None:
-        for position in self.positions:
-            if position.symbol == symbol:
-                return position
-        return None
+        return self._positions_by_symbol.get(symbol)
+
+    @cached_property
+    def _positions_by_symbol(self) -> dict[str, Position]:
+        """Looked up once per row every cycle: an index keeps a 5,000-position cycle linear."""
+        return {position.symbol: position for position in self.positions}

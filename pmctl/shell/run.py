@@ -6,6 +6,7 @@ an operator does.
 """
 
 import getpass
+from concurrent.futures import ThreadPoolExecutor
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from pmctl.store.connection import connection
 
 Decide = Callable[[Snapshot], Plan]
 LOCK_POLL_SECONDS = 0.2
+MAX_PARALLEL_ACCOUNTS = 8
 
 
 @dataclass
@@ -36,6 +38,7 @@ class AccountResult:
     outcomes: list[Outcome] = field(default_factory=list)
     error: PmctlError | None = None
     snapshot: Snapshot | None = None
+    skipped: str | None = None
 
 
 def actor(operator: str | None) -> str:
@@ -59,27 +62,35 @@ class Identity:
 
     reported: dict[str, str]
     expected: dict[str, str | None]
+    bound: dict[str, str]
     refused: dict[str, str]
 
 
 def verify_accounts(
-    conn: psycopg.Connection, settings: Settings, selected: tuple[AccountConfig, ...], brokers: dict
+    conn: psycopg.Connection, settings: Settings, selected: tuple[AccountConfig, ...], brokers: dict, pool
 ) -> Identity:
-    """Every configured account is asked, so two names sharing keys are both seen."""
-    reported: dict[str, str] = {}
-    for account in settings.accounts:
-        try:
-            reported[account.name] = brokers[account.name].account().account_number
-        except BrokerError as error:
-            if account in selected:
-                raise type(error)(f"account {account.name!r}: {error}") from None
+    """Every configured account is asked (at once), so two names sharing keys are both seen."""
+    answers = dict(zip(brokers, pool.map(_account_number, brokers.values())))
+    for account in selected:
+        if isinstance(answers[account.name], BrokerError):
+            error = answers[account.name]
+            raise type(error)(f"account {account.name!r}: {error}") from None
+    reported = {name: number for name, number in answers.items() if isinstance(number, str)}
     expected = {a.name: a.account_number for a in settings.accounts}
-    return Identity(reported, expected, identity.refusals(reported, expected, account_store.bindings(conn)))
+    bound = account_store.bindings(conn)
+    return Identity(reported, expected, bound, identity.refusals(reported, expected, bound))
+
+
+def _account_number(broker) -> str | BrokerError:
+    try:
+        return broker.account().account_number
+    except BrokerError as error:
+        return error
 
 
 def bind_first_time(conn: psycopg.Connection, account: str, who: Identity) -> None:
     """Record an account's first binding, just before its first change; a rival binding made meanwhile refuses it."""
-    if account in account_store.bindings(conn):
+    if account in who.bound:
         return
     account_store.bind(conn, account, who.reported[account])
     refused = identity.refusals(who.reported, who.expected, account_store.bindings(conn))
@@ -89,37 +100,48 @@ def bind_first_time(conn: psycopg.Connection, account: str, who: Identity) -> No
 
 def run(
     settings: Settings, database_url: str, account_name: str | None, decide: Decide, dry_run: bool, operator: str | None,
-    evidence: bool = False, wait: float = 0,
+    evidence: bool = False, wait: float = 0, once_per: float = 0,
 ) -> list[AccountResult]:
-    """``wait``: seconds to wait for another run's lock on an account before giving up on it (exit 75)."""
+    """Accounts are cycled concurrently, each on its own connection and lock.
+
+    ``wait``: seconds to wait for another run's lock on an account before giving up on it (exit 75).
+    ``once_per``: skip an account that any run cycled less than this many seconds ago (scale-out).
+    """
     selected = settings.selected(account_name)
     brokers = brokers_for(settings)
-    with connection(database_url, autocommit=True) as conn:
-        ensure_schema(conn, owned=settings.database_url is None, dry_run=dry_run)
-        who = verify_accounts(conn, settings, selected, brokers)
-    results = []
-    for account in selected:
-        if account.name in who.refused:
-            results.append(AccountResult(account.name, error=AccountRefused(who.refused[account.name])))
-            continue
-        results.append(_run_account(settings, database_url, account, brokers[account.name], decide, dry_run,
-                                    actor(operator), evidence, wait, who))
-    return results
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_ACCOUNTS, len(brokers))) as pool:
+        with connection(database_url, autocommit=True) as conn:
+            ensure_schema(conn, owned=settings.database_url is None, dry_run=dry_run)
+            who = verify_accounts(conn, settings, selected, brokers, pool)
+
+        def one(account: AccountConfig) -> AccountResult:
+            if account.name in who.refused:
+                return AccountResult(account.name, error=AccountRefused(who.refused[account.name]))
+            return _run_account(settings, database_url, account, brokers[account.name], decide, dry_run,
+                                actor(operator), evidence, wait, who, once_per)
+
+        return list(pool.map(one, selected))
 
 
 def _run_account(
-    settings, database_url, account, broker, decide, dry_run, actor_name, evidence, wait, keys: Identity
+    settings, database_url, account, broker, decide, dry_run, actor_name, evidence, wait, keys: Identity, once_per
 ) -> AccountResult:
     result = AccountResult(account.name)
     try:
         with connection(database_url, autocommit=True) as conn:
             if not dry_run:
                 _lock(conn, account.name, wait)
+                if once_per and (since := account_store.seconds_since_cycle(conn, account.name)) is not None \
+                        and since < once_per:
+                    result.skipped = f"cycled by another run {since:.0f} s ago (--once-per {once_per:g})"
+                    return result
             result.snapshot = read_snapshot(broker, conn, account, settings, evidence)
             result.plan = decide(result.snapshot)
             if not dry_run:
                 bind_first_time(conn, account.name, keys)
                 result.outcomes = Applier(result.snapshot, broker, conn, actor_name).apply(result.plan)
+                if once_per:
+                    account_store.record_cycle(conn, account.name)
     except (BrokerError, LockHeld, AccountRefused) as error:
         result.error = error
     return result

@@ -56,61 +56,66 @@ def _utc(moment: datetime) -> datetime:
 
 
 def refresh(conn: psycopg.Connection, account: str, refreshes: list[Refresh], now: datetime) -> None:
+    """Every open row's price, P&L and trailing levels in one statement, whatever the size of the book."""
     if not refreshes:
         return
-    with conn.cursor() as cursor:
-        cursor.executemany(
-            "UPDATE active_positions SET current_price = %s, current_pnl_dollars = %s, current_pnl_percent = %s, "
-            "peak_price = COALESCE(%s, peak_price), trailing_stop_price = COALESCE(%s, trailing_stop_price), "
-            "last_checked_at = %s, check_count = COALESCE(check_count, 0) + 1, updated_at = %s "
-            "WHERE id = %s AND account_name = %s AND status = 'open'",
-            [
-                (r.current_price, r.pnl_dollars, r.pnl_percent, r.peak_price, r.trailing_stop_price, now, now,
-                 r.row_id, account)
-                for r in refreshes
-            ],
-        )
+    conn.execute(
+        "UPDATE active_positions AS ap SET current_price = v.price, current_pnl_dollars = v.dollars, "
+        "current_pnl_percent = v.percent, peak_price = COALESCE(v.peak, ap.peak_price), "
+        "trailing_stop_price = COALESCE(v.trail, ap.trailing_stop_price), last_checked_at = %s, "
+        "check_count = COALESCE(ap.check_count, 0) + 1, updated_at = %s "
+        "FROM unnest(%s::int[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[]) "
+        "AS v(id, price, dollars, percent, peak, trail) "
+        "WHERE ap.id = v.id AND ap.account_name = %s AND ap.status = 'open'",
+        (now, now, *_columns(refreshes, "row_id", "current_price", "pnl_dollars", "pnl_percent", "peak_price",
+                              "trailing_stop_price"), account),
+    )
 
 
 def adopt(conn: psycopg.Connection, account: str, adoptions: list[Adopt]) -> dict[str, int]:
     """Insert rows for untracked positions; a row another run inserted first wins (no error, no duplicate)."""
     if not adoptions:
         return {}
-    inserted: dict[str, int] = {}
-    with conn.cursor() as cursor:
-        cursor.executemany(
-            "INSERT INTO active_positions (account_name, ticker, option_symbol, instrument_type, strategy_type, "
-            "side, quantity, original_quantity, entry_price, entry_time, strike_price, expiration_date, stop_loss, "
-            "take_profit, trailing_stop_percent, max_hold_minutes, current_price, status, created_at, updated_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'open', %s, %s) "
-            "ON CONFLICT DO NOTHING RETURNING id, symbol",
-            [
-                (account, a.ticker, a.symbol if a.instrument_type != "STOCK" else None, a.instrument_type,
-                 a.strategy_type, a.side,
-                 a.quantity, a.quantity, a.entry_price, a.entry_time, a.strike_price, a.expiration_date, a.stop_loss,
-                 a.take_profit, a.trailing_stop_percent, a.max_hold_minutes, a.current_price, a.entry_time,
-                 a.entry_time)
-                for a in adoptions
-            ],
-            returning=True,
-        )
-        while True:
-            for row_id, symbol in cursor.fetchall():
-                inserted[symbol] = row_id
-            if not cursor.nextset():
-                break
-    return inserted
+    option_symbols = [a.symbol if a.instrument_type != "STOCK" else None for a in adoptions]
+    cursor = conn.execute(
+        "INSERT INTO active_positions (account_name, ticker, option_symbol, instrument_type, strategy_type, side, "
+        "quantity, original_quantity, entry_price, entry_time, strike_price, expiration_date, stop_loss, "
+        "take_profit, trailing_stop_percent, max_hold_minutes, current_price, status, created_at, updated_at) "
+        "SELECT %s, v.ticker, v.option_symbol, v.instrument_type, v.strategy_type, v.side, v.quantity, v.quantity, "
+        "v.entry_price, v.entry_time, v.strike_price, v.expiration_date, v.stop_loss, v.take_profit, "
+        "v.trailing_stop_percent, v.max_hold_minutes, v.current_price, 'open', v.entry_time, v.entry_time "
+        "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::numeric[], %s::numeric[], "
+        "%s::timestamptz[], %s::numeric[], %s::date[], %s::numeric[], %s::numeric[], %s::numeric[], %s::int[], "
+        "%s::numeric[]) AS v(ticker, option_symbol, instrument_type, strategy_type, side, quantity, entry_price, "
+        "entry_time, strike_price, expiration_date, stop_loss, take_profit, trailing_stop_percent, "
+        "max_hold_minutes, current_price) "
+        "ON CONFLICT DO NOTHING RETURNING id, symbol",
+        (account, _column(adoptions, "ticker"), option_symbols,
+         *_columns(adoptions, "instrument_type", "strategy_type", "side", "quantity", "entry_price", "entry_time",
+                   "strike_price", "expiration_date", "stop_loss", "take_profit", "trailing_stop_percent",
+                   "max_hold_minutes", "current_price")),
+    )
+    return {symbol: row_id for row_id, symbol in cursor.fetchall()}
 
 
 def change_quantities(conn: psycopg.Connection, account: str, changes: list[ChangeQuantity], now: datetime) -> None:
     if not changes:
         return
-    with conn.cursor() as cursor:
-        cursor.executemany(
-            "UPDATE active_positions SET quantity = %s, original_quantity = COALESCE(original_quantity, %s), "
-            "updated_at = %s WHERE id = %s AND account_name = %s AND status IN ('open', 'closing')",
-            [(c.new, c.original, now, c.row_id, account) for c in changes],
-        )
+    conn.execute(
+        "UPDATE active_positions AS ap SET quantity = v.new, original_quantity = COALESCE(ap.original_quantity, "
+        "v.original), updated_at = %s FROM unnest(%s::int[], %s::numeric[], %s::numeric[]) AS v(id, new, original) "
+        "WHERE ap.id = v.id AND ap.account_name = %s AND ap.status IN ('open', 'closing')",
+        (now, *_columns(changes, "row_id", "new", "original"), account),
+    )
+
+
+def _column(items: list, name: str) -> list:
+    return [getattr(item, name) for item in items]
+
+
+def _columns(items: list, *names: str) -> list[list]:
+    """Plain-data batches as one array per column, for a single ``unnest`` statement."""
+    return [_column(items, name) for name in names]
 
 
 def mark_closing(
@@ -169,12 +174,13 @@ def clear_brackets(conn: psycopg.Connection, account: str, row_id: int, order_id
 def insert_events(conn: psycopg.Connection, account: str, events: list[Event], actor: str, now: datetime) -> None:
     if not events:
         return
-    with conn.cursor() as cursor:
-        cursor.executemany(
-            "INSERT INTO position_events (position_id, event_type, event_data, account_name, actor, created_at) "
-            "VALUES (%s, %s, %s::jsonb, %s, %s, %s)",
-            [(e.row_id, e.kind, to_json(e.data), account, actor, now) for e in events],
-        )
+    conn.execute(
+        "INSERT INTO position_events (position_id, event_type, event_data, account_name, actor, created_at) "
+        "SELECT v.position_id, v.kind, v.data::jsonb, %s, %s, %s FROM unnest(%s::int[], %s::text[], %s::text[]) "
+        "AS v(position_id, kind, data)",
+        (account, actor, now, _column(events, "row_id"), _column(events, "kind"),
+         [to_json(event.data) for event in events]),
+    )
 
 
 def to_json(data: dict) -> str:

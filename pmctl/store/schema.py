@@ -68,20 +68,19 @@ def ensure_ledger(conn: psycopg.Connection) -> None:
 
 
 def applied(conn: psycopg.Connection) -> dict[str, AppliedMigration]:
-    """What the ledger records; an empty dict where there is no ledger yet."""
-    with conn.transaction():
-        exists = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()[0]
-        if not exists:
-            return {}
-        try:
-            rows = conn.execute(
-                "SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version"
-            ).fetchall()
-        except psycopg.errors.UndefinedColumn:
-            raise DatabaseError(
-                "a table named schema_migrations exists but is not pmctl's ledger "
-                "(it lacks version, name, checksum, applied_at)"
-            ) from None
+    """What the ledger records; an empty dict where there is no ledger yet.
+
+    One statement, since it runs every cycle; ``conn`` must be in autocommit mode.
+    """
+    try:
+        rows = conn.execute("SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version").fetchall()
+    except psycopg.errors.UndefinedTable:
+        return {}
+    except psycopg.errors.UndefinedColumn:
+        raise DatabaseError(
+            "a table named schema_migrations exists but is not pmctl's ledger "
+            "(it lacks version, name, checksum, applied_at)"
+        ) from None
     return {row[0]: AppliedMigration(*row) for row in rows}
 
 

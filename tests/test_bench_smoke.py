@@ -1,0 +1,20 @@
+"""The benchmark script keeps working (the full run is for the README, not for CI)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).parent.parent / "scripts" / "bench_cycle.py"
+
+
+def test_benchmark_smoke_run_prints_constant_request_and_round_trip_counts(server_url, clean_env):
+    env = {**os.environ, "PMCTL_DATABASE_URL": server_url}
+    result = subprocess.run([sys.executable, str(SCRIPT), "--smoke"], env=env, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    [row] = [line for line in result.stdout.splitlines() if line.startswith("| 10 |")]
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[1] == "4"
+    assert int(cells[2]) <= 8
+    assert "`pmctl --help`" in result.stdout
