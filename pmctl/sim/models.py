@@ -1,5 +1,6 @@
 """Broker records kept by the simulator; money and quantities are Decimal, times UTC."""
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,8 +34,9 @@ def unprocessable(message: str) -> SimError:
     return SimError(422, 42210000, message)
 
 
+@functools.cache
 def asset_id(symbol: str) -> uuid.UUID:
-    """Stable per symbol and shared by all accounts, as Alpaca's asset ids are."""
+    """Stable per symbol and shared by all accounts, as Alpaca's asset ids are (cached: asked per position)."""
     return uuid.uuid5(_ASSET_NAMESPACE, symbol)
 
 
