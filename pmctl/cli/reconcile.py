@@ -24,10 +24,8 @@ def reconcile(
     """Classify every difference between rows and broker and settle it on the broker's evidence."""
     from pmctl.core.reconcile import plan_reconcile
 
-    settings = environment(ctx).settings
-
     def decide(snapshot, findings):
-        found, plan = plan_reconcile(snapshot, settings.reconcile_grace_seconds, cover_shorts)
+        found, plan = plan_reconcile(snapshot, cover_shorts)
         findings[snapshot.account] = found
         return plan
 
@@ -53,7 +51,7 @@ def cleanup_phantoms(
         _check_ids_belong(env, wanted, {a.name for a in settings.selected(account)})
 
     def decide(snapshot, findings):
-        found, _ = plan_reconcile(snapshot, settings.reconcile_grace_seconds, cover_shorts=False)
+        found, _ = plan_reconcile(snapshot, cover_shorts=False)
         held = {position.symbol for position in snapshot.positions}
         gone = [f for f in found if f.kind in GONE_KINDS or (f.kind == "duplicate" and f.symbol not in held)]
         if wanted is not None:

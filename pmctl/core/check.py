@@ -3,13 +3,15 @@
 from datetime import timedelta
 
 from pmctl.core import closing, rules
-from pmctl.core.model import OPEN, Row, Snapshot
+from pmctl.core.model import OPEN, Row, Snapshot, too_recent
 from pmctl.core.plan import Action, Alert, Close, Defer, Plan, Refresh
 from pmctl.core.pnl import pnl
 from pmctl.core.settle import plan_settle
+from pmctl.core.status import hours_to_expiration
 from pmctl.core.sync import QUARANTINE, plan_sync, primary_rows, unexpected_short_alert
 
 MAX_BACKOFF_MINUTES = 60
+EXPIRY_ALERT_HOURS = 24
 
 
 def plan_check(snapshot: Snapshot) -> Plan:
@@ -23,7 +25,9 @@ def plan_check(snapshot: Snapshot) -> Plan:
 
 def _monitor(row: Row, snapshot: Snapshot) -> list[Action]:
     position = snapshot.position(row.symbol)
-    if position is None or position.current_price is None:
+    if position is None:
+        return _missing(row, snapshot)
+    if position.current_price is None:
         return []
     if ("short" if position.is_short else "long") != row.side:
         return []
@@ -34,12 +38,29 @@ def _monitor(row: Row, snapshot: Snapshot) -> list[Action]:
         Refresh(row.id, price, dollars, percent, evaluation.peak_price, evaluation.trailing_stop_price)
     ]
     actions.extend(_missing_brackets(row, snapshot))
+    actions.extend(_expiring(row, snapshot))
     if row.strategy_type == QUARANTINE:
         return [*actions, unexpected_short_alert(row.id, position)]
     exit_ = evaluation.first
     if exit_ is not None:
         actions.append(_close(row, exit_, snapshot))
     return actions
+
+
+def _missing(row: Row, snapshot: Snapshot) -> list[Action]:
+    """A row the broker no longer holds: check sends nothing for it, but the desk hears of it."""
+    if too_recent(row, snapshot.clock.timestamp, timedelta(seconds=snapshot.grace_seconds)):
+        return []
+    return [Alert(row.id, row.symbol, "phantom_found", "warning",
+                  f"row {row.id} {row.symbol}: the broker holds none; pmctl reconcile settles it on the broker's evidence")]
+
+
+def _expiring(row: Row, snapshot: Snapshot) -> list[Action]:
+    hours = hours_to_expiration(row, snapshot.clock.timestamp)
+    if hours is None or hours > EXPIRY_ALERT_HOURS:
+        return []
+    return [Alert(row.id, row.symbol, "expiring_soon", "warning",
+                  f"row {row.id} {row.symbol} expires in {hours} h")]
 
 
 def _missing_brackets(row: Row, snapshot: Snapshot) -> list[Action]:

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from pmctl.broker.types import Clock, Fill, NonTradeActivity, Order, Position, Session
@@ -65,7 +65,8 @@ class Snapshot:
     could matter; it is empty when no option is near expiry. ``recent_alerts``
     holds the (kind, symbol) pairs already alerted within the cooldown.
     ``fills`` and ``option_events`` are the evidence reconcile reads for rows
-    the broker no longer holds; other decisions leave them empty.
+    the broker no longer holds; other decisions leave them empty. Rows younger
+    than ``grace_seconds`` are never called phantom.
     """
 
     account: str
@@ -80,6 +81,7 @@ class Snapshot:
     recent_alerts: frozenset[tuple[str, str]] = frozenset()
     fills: tuple[Fill, ...] = ()
     option_events: tuple[NonTradeActivity, ...] = ()
+    grace_seconds: int = 120
 
     def position(self, symbol: str) -> Position | None:
         return self._positions_by_symbol.get(symbol)
@@ -88,3 +90,9 @@ class Snapshot:
     def _positions_by_symbol(self) -> dict[str, Position]:
         """Looked up once per row every cycle: an index keeps a 5,000-position cycle linear."""
         return {position.symbol: position for position in self.positions}
+
+
+def too_recent(row: Row, now: datetime, grace: timedelta) -> bool:
+    """Entered, or sent for closing, within the grace: the broker may not show it yet."""
+    started = max(filter(None, (row.entry_time, row.close_submitted_at if row.status == CLOSING else None)))
+    return now - started < grace

@@ -115,7 +115,8 @@ class Alert:
     why: str
 
 
-ALERT_KINDS = ("brackets_missing", "order_failed", "unexpected_short", "side_mismatch", "untracked", "needs_reconcile")
+ALERT_KINDS = ("brackets_missing", "order_failed", "unexpected_short", "side_mismatch", "untracked", "needs_reconcile",
+               "phantom_found", "expiring_soon")
 
 Action = Close | Defer | MarkClosed | Reopen | Adopt | ChangeQuantity | Refresh | Alert
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 from pmctl.broker.types import Fill, NonTradeActivity
 from pmctl.core.check import forced_close
 from pmctl.core.numbers import num
-from pmctl.core.model import CLOSING, Row, Snapshot
+from pmctl.core.model import CLOSING, Row, Snapshot, too_recent
 from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity, MarkClosed, Plan, Reopen
 from pmctl.core.settle import WORKING, settle_row
 from pmctl.core.sync import QUARANTINE, adoption, is_unexpected_short, plan_sync, primary_rows
@@ -38,16 +38,16 @@ class Finding:
     action: Action | None
 
 
-def evidence_since(snapshot: Snapshot, grace_seconds: int) -> datetime | None:
+def evidence_since(snapshot: Snapshot) -> datetime | None:
     """From when fills and option events must be read: the oldest row the broker no longer holds."""
-    entries = [row.entry_time for row in _gone(snapshot, grace_seconds)]
+    entries = [row.entry_time for row in _gone(snapshot)]
     return min(entries) if entries else None
 
 
-def plan_reconcile(snapshot: Snapshot, grace_seconds: int, cover_shorts: bool) -> tuple[list[Finding], Plan]:
+def plan_reconcile(snapshot: Snapshot, cover_shorts: bool) -> tuple[list[Finding], Plan]:
     findings = [*_broker_side(snapshot), *_duplicates(snapshot)]
     primary = primary_rows(snapshot.rows)
-    grace = timedelta(seconds=grace_seconds)
+    grace = timedelta(seconds=snapshot.grace_seconds)
     for row in primary.values():
         position = snapshot.position(row.symbol)
         if position is None:
@@ -101,21 +101,16 @@ def _duplicates(snapshot: Snapshot) -> list[Finding]:
     return findings
 
 
-def _gone(snapshot: Snapshot, grace_seconds: int) -> list[Row]:
-    grace = timedelta(seconds=grace_seconds)
+def _gone(snapshot: Snapshot) -> list[Row]:
+    grace = timedelta(seconds=snapshot.grace_seconds)
     held = {position.symbol for position in snapshot.positions}
     return [row for row in primary_rows(snapshot.rows).values()
-            if row.symbol not in held and not _too_recent(row, snapshot.clock.timestamp, grace)]
-
-
-def _too_recent(row: Row, now: datetime, grace: timedelta) -> bool:
-    started = max(filter(None, (row.entry_time, row.close_submitted_at if row.status == CLOSING else None)))
-    return now - started < grace
+            if row.symbol not in held and not too_recent(row, snapshot.clock.timestamp, grace)]
 
 
 def _gone_row(row: Row, snapshot: Snapshot, grace: timedelta) -> Finding:
     """A row whose position the broker no longer holds: settle it on the best evidence there is."""
-    if _too_recent(row, snapshot.clock.timestamp, grace):
+    if too_recent(row, snapshot.clock.timestamp, grace):
         return Finding("too_recent", row.id, row.symbol,
                        f"row {row.id} is younger than {int(grace.total_seconds())} s: the broker may not show it yet",
                        None)

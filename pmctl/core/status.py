@@ -40,7 +40,7 @@ def offline_lines(rows: tuple[Row, ...], now: datetime, defaults) -> list[Line]:
         dollars, percent = pnl(row, row.current_price) if row.current_price is not None else (None, None)
         result.append(Line(row, row.current_price, dollars, percent, row.stop_loss or levels.stop_loss,
                            row.take_profit or levels.take_profit, row.trailing_stop_price,
-                           _hours_to_expiration(row, now), None, "not asked"))
+                           hours_to_expiration(row, now), None, "not asked"))
     return result
 
 
@@ -56,7 +56,7 @@ def _line(row: Row, snapshot: Snapshot) -> Line:
         dollars = percent = trailing = None
         stop, target = row.stop_loss or levels.stop_loss, row.take_profit or levels.take_profit
     return Line(row, price, dollars, percent, stop, target, trailing,
-                _hours_to_expiration(row, snapshot.clock.timestamp),
+                hours_to_expiration(row, snapshot.clock.timestamp),
                 position.qty if position else None, _agreement(row, position))
 
 
@@ -69,7 +69,7 @@ def _agreement(row: Row, position) -> str:
     return "agrees"
 
 
-def _hours_to_expiration(row: Row, now: datetime) -> Decimal | None:
+def hours_to_expiration(row: Row, now: datetime) -> Decimal | None:
     if row.expiration_date is None:
         return None
     expires = datetime.combine(row.expiration_date, EXPIRY_TIME, tzinfo=MARKET_ZONE)

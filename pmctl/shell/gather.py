@@ -49,8 +49,9 @@ def read_snapshot(
         sessions=sessions,
         close_orders=close_orders,
         recent_alerts=store.recent_alerts(conn, account.name, ALERT_KINDS, since),
+        grace_seconds=settings.reconcile_grace_seconds,
     )
-    start = reconcile.evidence_since(snapshot, settings.reconcile_grace_seconds) if evidence else None
+    start = reconcile.evidence_since(snapshot) if evidence else None
     if start is None:
         return snapshot
     return replace(snapshot, fills=tuple(broker.fills_since(start)),

@@ -19,7 +19,7 @@ from pmctl.core.plan import Adopt, ChangeQuantity, MarkClosed, Refresh, Reopen
 
 ACCOUNT_LOCK_CLASS = 0x706D6374  # "pmct": the first key of every per-account advisory lock
 
-_ROW_COLUMNS = (
+ROW_COLUMNS = (
     "id, account_name, symbol, ticker, instrument_type, strategy_type, side, quantity, entry_price, entry_time, "
     "status, expiration_date, stop_loss, take_profit, trailing_stop_percent, peak_price, trailing_stop_price, "
     "max_hold_minutes, original_quantity, current_price, stop_order_id, target_order_id, close_client_order_id, "
@@ -37,18 +37,18 @@ class Event:
 def live_rows(conn: psycopg.Connection, account: str) -> tuple[Row, ...]:
     """The account's open and closing rows, oldest first."""
     cursor = conn.execute(
-        f"SELECT {_ROW_COLUMNS} FROM active_positions "
+        f"SELECT {ROW_COLUMNS} FROM active_positions "
         "WHERE account_name = %s AND status IN ('open', 'closing') ORDER BY id",
         (account,),
     )
-    return tuple(_row(values) for values in cursor.fetchall())
+    return tuple(row_from(values) for values in cursor.fetchall())
 
 
 _ENTRY_TIME = 9
 _CLOSE_SUBMITTED_AT = 26
 
 
-def _row(values: tuple) -> Row:
+def row_from(values: tuple) -> Row:
     """Legacy TIMESTAMP columns come back naive; they hold UTC. (Built in one step: this runs per row per cycle.)"""
     fields = list(values)
     fields[_ENTRY_TIME] = _utc(fields[_ENTRY_TIME])
