@@ -14,6 +14,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from pmctl.errors import ConfigError
+from pmctl.secret import Secret
+from pmctl.alerts.model import AlertSettings
 
 PAPER_TRADING_URL = "https://paper-api.alpaca.markets"
 LIVE_TRADING_URL = "https://api.alpaca.markets"
@@ -23,34 +25,6 @@ LIVE_TRADING_HOST = "api.alpaca.markets"
 _ACCOUNT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
-
-
-class Secret:
-    """A credential that cannot be printed by accident.
-
-    ``str``, ``repr`` and f-strings show a mask; only ``reveal()`` gives the
-    value, so every place a key leaves pmctl is one grep away.
-    """
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str):
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    def __str__(self) -> str:
-        return "********"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 @dataclass(frozen=True)
@@ -86,6 +60,7 @@ class Settings:
     broker_timeout: Decimal
     reconcile_grace_seconds: int
     alert_cooldown_minutes: int
+    alerts: AlertSettings
 
     def account(self, name: str) -> AccountConfig:
         for account in self.accounts:
@@ -127,6 +102,33 @@ def load_settings(env: Mapping[str, str], default_home: Path) -> Settings:
         broker_timeout=reader.decimal("PMCTL_BROKER_TIMEOUT", default=Decimal("10")),
         reconcile_grace_seconds=reader.integer("PMCTL_RECONCILE_GRACE_SECONDS", minimum=0, default=120),
         alert_cooldown_minutes=reader.integer("PMCTL_ALERT_COOLDOWN_MINUTES", minimum=0, default=60),
+        alerts=_alerts(reader),
+    )
+
+
+def _alerts(reader: "_Reader") -> AlertSettings:
+    host = reader.text("PMCTL_SMTP_HOST")
+    recipients = tuple(part.strip() for part in (reader.text("PMCTL_ALERT_EMAIL_TO") or "").split(",") if part.strip())
+    for address in recipients:
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+", address):
+            raise ConfigError(f"PMCTL_ALERT_EMAIL_TO: {address!r} is not an email address")
+    if host and not recipients:
+        raise ConfigError("PMCTL_SMTP_HOST is set but PMCTL_ALERT_EMAIL_TO is not: alerts would go nowhere")
+    if recipients and not host:
+        raise ConfigError("PMCTL_ALERT_EMAIL_TO is set but PMCTL_SMTP_HOST is not")
+    sender = reader.text("PMCTL_ALERT_EMAIL_FROM") or "pmctl@localhost"
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+", sender):
+        raise ConfigError(f"PMCTL_ALERT_EMAIL_FROM={sender!r} is not an email address")
+    password = reader.text("PMCTL_SMTP_PASSWORD")
+    return AlertSettings(
+        smtp_host=host,
+        smtp_port=reader.integer("PMCTL_SMTP_PORT", minimum=1, default=587, maximum=65535),
+        smtp_user=reader.text("PMCTL_SMTP_USER"),
+        smtp_password=Secret(password) if password else None,
+        email_to=recipients,
+        email_from=sender,
+        webhook_url=reader.url("PMCTL_ALERT_WEBHOOK_URL"),
+        timeout=float(reader.decimal("PMCTL_ALERT_TIMEOUT", default=Decimal("10"))),
     )
 
 
@@ -206,7 +208,7 @@ class _Reader:
             raise ConfigError(f"{key}={self.text(key)!r} must be below {upper} (a percentage of the entry price)")
         return number
 
-    def integer(self, key: str, minimum: int, default: int | None = None) -> int | None:
+    def integer(self, key: str, minimum: int, default: int | None = None, maximum: int | None = None) -> int | None:
         value = self.text(key)
         if value is None:
             return default
@@ -215,6 +217,8 @@ class _Reader:
         number = int(value)
         if number < minimum:
             raise ConfigError(f"{key}={value!r} must be at least {minimum}")
+        if maximum is not None and number > maximum:
+            raise ConfigError(f"{key}={value!r} must be at most {maximum}")
         return number
 
     def boolean(self, key: str, default: bool) -> bool:

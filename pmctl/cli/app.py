@@ -5,9 +5,10 @@ from pathlib import Path
 import typer
 
 from pmctl import __version__
-from pmctl.cli import demo, migrate, positions, reconcile
+from pmctl.cli import demo, edit, history, logs, migrate, positions, reconcile
 from pmctl.cli.environment import Environment
 from pmctl.cli.group import PmctlGroup
+from pmctl.errors import UsageError
 from pmctl.sim.cli import sim_app
 
 app = typer.Typer(
@@ -35,8 +36,14 @@ def root(
         None, "--operator", envvar="PMCTL_OPERATOR",
         help="Who is running this, recorded with every event (default: the login name).",
     ),
+    log_format: str = typer.Option("text", "--log-format", help="Logs on stderr: text, or json (one object per line)."),
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More log detail (-v: every action)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Log errors only."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
 ) -> None:
+    if log_format not in ("text", "json"):
+        raise UsageError(f"--log-format {log_format!r}: choose text or json")
+    logs.configure(log_format, -1 if quiet else verbose)
     ctx.obj = Environment(env_file=env_file, operator=operator)
 
 
@@ -44,6 +51,9 @@ app.command("sync")(positions.sync)
 app.command("check")(positions.check)
 app.command("status")(positions.status)
 app.command("close")(positions.close)
+app.command("edit")(edit.edit)
+app.command("events")(history.events)
+app.command("report")(history.report)
 app.command("reconcile")(reconcile.reconcile)
 app.command("cleanup-phantoms")(reconcile.cleanup_phantoms)
 app.command("migrate")(migrate.migrate)

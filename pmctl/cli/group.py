@@ -1,5 +1,6 @@
 """The one place where errors become exit codes and one line on stderr."""
 
+import logging
 import sys
 from typing import Any
 
@@ -49,7 +50,12 @@ def _is_usage_error(error: Exception) -> bool:
 
 
 def fail(error: PmctlError) -> None:
-    typer.echo(f"pmctl: error: {error}", err=True)
+    from pmctl.cli import logs
+
+    if logs.is_json():
+        logging.getLogger(logs.LOGGER).error(str(error), extra={"event": type(error).__name__})
+    else:
+        typer.echo(f"pmctl: error: {error}", err=True)
     raise typer.Exit(int(error.exit_code))
 
 

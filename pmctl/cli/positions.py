@@ -2,6 +2,7 @@
 
 import sys
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 import typer
 
@@ -40,11 +41,14 @@ def check(
         0.0, "--once-per", min=0, max=86400, metavar="SECONDS",
         help="Skip an account any pmctl run cycled less than SECONDS ago: several machines, one cron line.",
     ),
+    metrics_file: Path | None = typer.Option(
+        None, "--metrics-file", help="Write Prometheus text-format metrics here (node_exporter's textfile collector)."
+    ),
 ) -> None:
     """One monitoring cycle: sync, refresh prices, apply the exit rules, settle closes. The cron job."""
     from pmctl.core.check import plan_check
 
-    _run(ctx, account, dry_run, plan_check, wait, once_per=once_per)
+    _run(ctx, account, dry_run, plan_check, wait, once_per=once_per, metrics_file=metrics_file)
 
 
 def close(
@@ -83,64 +87,115 @@ def close(
 
 def status(
     ctx: typer.Context,
+    seconds: float = typer.Argument(5.0, metavar="[SECONDS]", min=0.2, max=3600,
+                                    help="With --watch: refresh every SECONDS (default 5)."),
     account: str | None = ACCOUNT,
-    output: str = typer.Option("table", "--format", help="table or json."),
+    output: str = typer.Option("table", "--format", "-f", help="table (colour on a terminal), json, plain, "
+                                                              "markdown or csv."),
     as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
     offline: bool = typer.Option(False, "--offline", help="Show the database alone; do not ask the broker."),
+    watch: bool = typer.Option(False, "--watch", help="Refresh in place until Ctrl-C (pmctl status --watch 10)."),
 ) -> None:
     """The open positions: database rows beside what the broker holds."""
-    from pmctl.cli import render
-    from pmctl.core import status as book
+    from pmctl.cli.output import FORMATS
 
-    if output not in ("table", "json"):
-        raise UsageError(f"--format {output!r}: choose table or json")
+    fmt = "json" if as_json else output
+    if fmt not in FORMATS:
+        raise UsageError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
     env = environment(ctx)
-    settings = env.settings
-    announce_live(settings, account)
-    errors: dict[str, str] = {}
-    if offline:
-        lines = _offline(env, account)
-    else:
-        from pmctl.core.plan import Plan
-        from pmctl.shell.run import run
-
-        results = run(settings, env.database_url, account, lambda s: Plan(s.account), True, env.operator)
-        lines = [line for r in results if r.snapshot is not None for line in book.lines(r.snapshot)]
-        errors = {r.account: str(r.error) for r in results if r.error is not None}
-    rows = render.status_rows(lines)
-    if as_json or output == "json":
-        render.print_status_json(rows, errors)
-    else:
-        render.print_status_table(rows)
+    announce_live(env.settings, account)
+    if watch:
+        try:
+            _watch(env, account, offline, fmt, seconds)
+        except KeyboardInterrupt:
+            return
+        return
+    errors = _show_status(env, account, offline, fmt, console=None)
     for name, message in errors.items():
         typer.echo(f"pmctl: error: [{name}] {message}", err=True)
     exit_with(ExitCode.FAILURE if errors else ExitCode.OK)
+
+
+def _show_status(env, account, offline, fmt, console) -> dict[str, str]:
+    from pmctl.cli import listing, output
+
+    lines, errors = _status_lines(env, account, offline)
+    rows = listing.status_rows(lines)
+    columns = listing.columns_for(fmt, listing.STATUS_TABLE, listing.STATUS_ALL)
+    output.render(columns, rows, fmt, console=console, title="open positions", summary=listing.status_summary(rows),
+                  json_key="positions", extra={"errors": errors})
+    return errors
+
+
+def _status_lines(env, account, offline):
+    from pmctl.core import status as book
+
+    if offline:
+        return _offline(env, account), {}
+    from pmctl.core.plan import Plan
+    from pmctl.shell.run import run
+
+    results = run(env.settings, env.database_url, account, lambda s: Plan(s.account), True, env.operator)
+    lines = [line for r in results if r.snapshot is not None for line in book.lines(r.snapshot)]
+    return lines, {r.account: str(r.error) for r in results if r.error is not None}
+
+
+def _watch(env, account, offline, fmt, seconds) -> None:
+    """On a terminal the table is redrawn in place; elsewhere each refresh is printed after the last."""
+    import io
+    import time
+
+    from rich.console import Console
+    from rich.live import Live
+    from rich.text import Text
+
+    screen = Console()
+    if not screen.is_terminal:
+        while True:
+            _show_status(env, account, offline, fmt, console=None)
+            time.sleep(seconds)
+    with Live(console=screen, auto_refresh=False, transient=False) as live:
+        while True:
+            frame = Console(file=io.StringIO(), force_terminal=True, color_system=screen.color_system,
+                            width=screen.width)
+            errors = _show_status(env, account, offline, fmt, console=frame)
+            stamp = time.strftime("%H:%M:%S")
+            notes = "".join(f"\nerror [{name}]: {message}" for name, message in errors.items())
+            live.update(Text.from_ansi(frame.file.getvalue() + f"refreshed {stamp}, every {seconds:g} s; "
+                                       f"Ctrl-C to stop{notes}"), refresh=True)
+            time.sleep(seconds)
 
 
 def _offline(env, account):
     from datetime import datetime, timezone
 
     from pmctl.core import status as book
-    from pmctl.shell.database import ensure_schema
     from pmctl.store import positions as store
-    from pmctl.store.connection import connection
 
     settings = env.settings
-    with connection(env.database_url, autocommit=True) as conn:
-        ensure_schema(conn, owned=settings.database_url is None, dry_run=True)
+    with env.database() as conn:
         rows = tuple(row for a in settings.selected(account) for row in store.live_rows(conn, a.name))
     return book.offline_lines(rows, datetime.now(timezone.utc), settings.rules)
 
 
-def _run(ctx, account, dry_run, decide, wait, failure_when_deferred=False, once_per: float = 0) -> None:
+def _run(ctx, account, dry_run, decide, wait, failure_when_deferred=False, once_per: float = 0,
+         metrics_file: Path | None = None) -> None:
     from pmctl.cli import render
+    from pmctl.cli.finish import failed, finish
     from pmctl.core.plan import Defer
+    from pmctl.errors import BrokerError, DatabaseError
     from pmctl.shell.run import exit_code, run
 
     env = environment(ctx)
     announce_live(env.settings, account)
-    results = run(env.settings, env.database_url, account, decide, dry_run, env.operator, wait=wait, once_per=once_per)
+    try:
+        results = run(env.settings, env.database_url, account, decide, dry_run, env.operator, wait=wait,
+                      once_per=once_per)
+    except (BrokerError, DatabaseError) as error:
+        failed(env, account, error, dry_run)
+        raise
     render.print_results(results, dry_run)
+    finish(env, results, dry_run, metrics_file)
     code = exit_code(results, dry_run)
     deferred = any(isinstance(o.action, Defer) for r in results for o in r.outcomes)
     if failure_when_deferred and deferred and code == ExitCode.OK:

@@ -69,6 +69,7 @@ def cleanup_phantoms(
 
 
 def _reconcile_run(ctx, account, dry_run, as_json, decide, wait, rounds, quiet=False) -> None:
+    from pmctl.cli.finish import finish
     from pmctl.shell.run import exit_code, run
 
     env = environment(ctx)
@@ -99,6 +100,7 @@ def _reconcile_run(ctx, account, dry_run, as_json, decide, wait, rounds, quiet=F
             code = max(code, ExitCode.FAILURE)
         results = _with_outcomes(after, applied)
     _render(results, findings, dry_run, as_json)
+    finish(env, results, dry_run)
     exit_with(code)
 
 

@@ -1,13 +1,9 @@
 """Turning plans, outcomes and the open book into text and JSON. No decisions here."""
 
-import json
-from decimal import Decimal
-
 import typer
 
 from pmctl.core.numbers import num
 from pmctl.core.plan import Adopt, Alert, ChangeQuantity, Close, Defer, MarkClosed, Plan, Refresh, Reopen
-from pmctl.core.status import Line
 from pmctl.errors import AccountRefused, LockHeld
 
 
@@ -78,59 +74,3 @@ def _print_outcomes(prefix: str, plan: Plan, outcomes: list) -> None:
     typer.echo(f"{prefix} done: {len(outcomes)} action(s), {refreshed} price(s) refreshed")
 
 
-def status_rows(lines: list[Line]) -> list[dict]:
-    return [
-        {
-            "id": line.row.id,
-            "account": line.row.account_name,
-            "symbol": line.row.symbol,
-            "side": line.row.side,
-            "quantity": line.row.quantity,
-            "status": line.row.status,
-            "strategy": line.row.strategy_type,
-            "entry_price": line.row.entry_price,
-            "entry_time": line.row.entry_time,
-            "current_price": line.price,
-            "pnl_dollars": line.pnl_dollars,
-            "pnl_percent": line.pnl_percent,
-            "stop_loss": line.stop_loss,
-            "take_profit": line.take_profit,
-            "trailing_stop_price": line.trailing_stop_price,
-            "expiration_date": line.row.expiration_date,
-            "hours_to_expiration": line.hours_to_expiration,
-            "broker_quantity": line.broker_qty,
-            "broker": line.broker,
-        }
-        for line in lines
-    ]
-
-
-def print_status_json(rows: list[dict], errors: dict[str, str]) -> None:
-    typer.echo(json.dumps({"positions": rows, "errors": errors}, default=_json_value, indent=2))
-
-
-def print_status_table(rows: list[dict]) -> None:
-    from tabulate import tabulate
-
-    headers = ["id", "account", "symbol", "side", "qty", "status", "entry", "price", "P&L $", "P&L %", "stop",
-               "target", "trail", "expiry h", "broker"]
-    keys = ["id", "account", "symbol", "side", "quantity", "status", "entry_price", "current_price", "pnl_dollars",
-            "pnl_percent", "stop_loss", "take_profit", "trailing_stop_price", "hours_to_expiration", "broker"]
-    table = [[_cell(row[key]) for key in keys] for row in rows]
-    typer.echo(tabulate(table, headers=headers, disable_numparse=True) if table else "no open positions")
-
-
-def _cell(value) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, Decimal):
-        return num(value)
-    return str(value)
-
-
-def _json_value(value):
-    if isinstance(value, Decimal):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    raise TypeError(f"cannot render {type(value).__name__}")

@@ -39,6 +39,7 @@ class AccountResult:
     error: PmctlError | None = None
     snapshot: Snapshot | None = None
     skipped: str | None = None
+    duration: float = 0.0
 
 
 def actor(operator: str | None) -> str:
@@ -127,6 +128,7 @@ def _run_account(
     settings, database_url, account, broker, decide, dry_run, actor_name, evidence, wait, keys: Identity, once_per
 ) -> AccountResult:
     result = AccountResult(account.name)
+    started = time.monotonic()
     try:
         with connection(database_url, autocommit=True) as conn:
             if not dry_run:
@@ -144,6 +146,7 @@ def _run_account(
                     account_store.record_cycle(conn, account.name)
     except (BrokerError, LockHeld, AccountRefused) as error:
         result.error = error
+    result.duration = time.monotonic() - started
     return result
 
 

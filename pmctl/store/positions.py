@@ -238,3 +238,27 @@ def insert_original(conn: psycopg.Connection, values: dict) -> None:
 def advance_ids(conn: psycopg.Connection) -> None:
     """After inserting rows with explicit ids, start new ids above them."""
     conn.execute("SELECT setval('active_positions_id_seq', (SELECT COALESCE(max(id), 1) FROM active_positions))")
+
+
+def row_by_id(conn: psycopg.Connection, account: str, row_id: int) -> Row | None:
+    values = conn.execute(
+        f"SELECT {ROW_COLUMNS} FROM active_positions WHERE id = %s AND account_name = %s", (row_id, account)
+    ).fetchone()
+    return row_from(values) if values else None
+
+
+def set_exit_parameters(conn: psycopg.Connection, account: str, row_id: int, values: dict) -> bool:
+    """Only the four exit parameters, each named here: the keys never come from input."""
+    assignments = {
+        "stop_loss": "stop_loss = %(stop_loss)s",
+        "take_profit": "take_profit = %(take_profit)s",
+        "trailing_stop_percent": "trailing_stop_percent = %(trailing_stop_percent)s, trailing_stop_price = NULL",
+        "max_hold_minutes": "max_hold_minutes = %(max_hold_minutes)s",
+    }
+    chosen = ", ".join(assignments[field] for field in values)
+    cursor = conn.execute(
+        f"UPDATE active_positions SET {chosen}, updated_at = now() "
+        "WHERE id = %(id)s AND account_name = %(account)s AND status = 'open'",
+        {**values, "id": row_id, "account": account},
+    )
+    return cursor.rowcount == 1

@@ -58,7 +58,7 @@ def cases(mine: int, theirs: int):
         (["cleanup-phantoms", "-a", "a", "--ids", str(theirs)], {}, 2, f"row {theirs} belongs to account 'b'"),
         (["cleanup-phantoms", "-a", "a", "--ids", str(mine)], {}, 2, "the broker still holds 10 GOOGL260220C00340000"),
         (["cleanup-phantoms", "-a", "a", "--ids", "16;drop"], {}, 2, "--ids '16;drop'"),
-        (["status", "--format", "xml"], {}, 2, "--format 'xml': choose table or json"),
+        (["status", "--format", "xml"], {}, 2, "--format 'xml': choose one of table, json, plain, markdown, csv"),
         (["check", "--wait", "-1"], {}, 2, "--wait"),
         (["check", "--dry-rn"], {}, 2, "--dry-rn"),
         (["check"], {"PMCTL_ACCOUNTS": "a,b,c"}, 2, "PMCTL_C_API_KEY is not set"),

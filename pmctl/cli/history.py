@@ -1,0 +1,97 @@
+"""``pmctl events`` and ``pmctl report``: the audit trail and the day's metrics. Database only."""
+
+import re
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import typer
+
+from pmctl.cli.environment import environment
+from pmctl.cli.positions import ACCOUNT
+from pmctl.errors import UsageError
+
+MARKET_ZONE = ZoneInfo("America/New_York")
+_RELATIVE = re.compile(r"^(\d+)([mhd])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+FORMAT = typer.Option("table", "--format", "-f", help="table (colour on a terminal), json, plain, markdown or csv.")
+
+
+def events(
+    ctx: typer.Context,
+    account: str | None = ACCOUNT,
+    position: int | None = typer.Option(None, "--position", "-p", min=1, help="Only this row id."),
+    since: str | None = typer.Option(None, "--since", help="ISO date or time (UTC if no offset), or 30m / 6h / 2d."),
+    kind: list[str] = typer.Option([], "--kind", "-k", help="Only this kind (repeat for several), e.g. order_failed."),
+    limit: int = typer.Option(200, "--limit", min=1, max=100000, help="At most this many, newest first."),
+    fmt: str = FORMAT,
+) -> None:
+    """The audit trail from position_events, newest first."""
+    from pmctl.cli import listing, output
+    from pmctl.store import history
+
+    _check_format(fmt)
+    env = environment(ctx)
+    names = [a.name for a in env.settings.selected(account)]
+    start = parse_since(since) if since else None
+    with env.database() as conn:
+        records = history.events(conn, names, position, start, kind or None, limit)
+    rows = listing.event_rows(records)
+    columns = listing.columns_for(fmt, listing.EVENTS_TABLE, listing.EVENTS_ALL)
+    output.render(columns, rows, fmt, title="position events (newest first)", summary=f"{len(rows)} event(s)",
+                  json_key="events")
+
+
+def report(
+    ctx: typer.Context,
+    day: str | None = typer.Option(None, "--date", help="The trading day, YYYY-MM-DD (default: today in New York)."),
+    account: str | None = ACCOUNT,
+    fmt: str = FORMAT,
+) -> None:
+    """The day's metrics: opened, closed by reason, realized P&L, win rate, average hold."""
+    from pmctl.cli import listing, output
+    from pmctl.core.report import daily_report
+    from pmctl.store import history
+
+    _check_format(fmt)
+    env = environment(ctx)
+    names = [a.name for a in env.settings.selected(account)]
+    chosen = _day(day)
+    start = datetime.combine(chosen, time(0), MARKET_ZONE).astimezone(timezone.utc)
+    end = datetime.combine(chosen + timedelta(days=1), time(0), MARKET_ZONE).astimezone(timezone.utc)
+    with env.database() as conn:
+        opened = history.opened_between(conn, names, start, end)
+        closed = history.closed_between(conn, names, start, end)
+    result = daily_report(chosen, tuple(names), opened, closed)
+    output.render(listing.REPORT_REASONS, listing.report_rows(result), fmt, title=f"closes by reason, {chosen}",
+                  summary=listing.report_summary(result), json_key="by_reason", extra=listing.report_extra(result))
+    if fmt == "table" and result.by_reason:
+        output.bar_chart({line.reason: line.realized for line in result.by_reason})
+
+
+def parse_since(text: str) -> datetime:
+    relative = _RELATIVE.match(text.strip())
+    if relative:
+        amount, unit = int(relative.group(1)), relative.group(2)
+        return datetime.now(timezone.utc) - timedelta(**{_UNITS[unit]: amount})
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"--since {text!r}: want an ISO date or time (2026-02-03, 2026-02-03T15:00) "
+                         "or 30m / 6h / 2d") from None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+def _day(text: str | None) -> date:
+    if text is None:
+        return datetime.now(MARKET_ZONE).date()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--date {text!r}: want YYYY-MM-DD") from None
+
+
+def _check_format(fmt: str) -> None:
+    from pmctl.cli.output import FORMATS
+
+    if fmt not in FORMATS:
+        raise UsageError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")

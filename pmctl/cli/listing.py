@@ -1,0 +1,108 @@
+"""The columns of each listing command, and their rows as plain data for ``pmctl.cli.output``."""
+
+from decimal import Decimal
+
+from pmctl.cli.output import Column
+from pmctl.core.numbers import num
+from pmctl.core.report import Report
+from pmctl.core.status import Line
+
+FORMAT_HELP = "table (colour on a terminal), json, plain, markdown or csv."
+
+STATUS_TABLE = [
+    Column("id", "id", "number"), Column("account", "account"), Column("symbol", "symbol"), Column("side", "side"),
+    Column("quantity", "qty", "number"), Column("status", "status"), Column("entry_price", "entry", "number"),
+    Column("current_price", "price", "number"), Column("pnl_dollars", "P&L $", "money"),
+    Column("pnl_percent", "P&L %", "money"), Column("stop_loss", "stop", "number"),
+    Column("take_profit", "target", "number"), Column("trailing_stop_price", "trail", "number"),
+    Column("hours_to_expiration", "expiry h", "number"), Column("broker", "broker", "match"),
+]
+STATUS_ALL = STATUS_TABLE[:6] + [
+    Column("strategy", "strategy"), Column("entry_price", "entry", "number"), Column("entry_time", "entered", "time"),
+    *STATUS_TABLE[7:13], Column("expiration_date", "expires"), Column("hours_to_expiration", "expiry h", "number"),
+    Column("broker_quantity", "broker qty", "number"), Column("broker", "broker", "match"),
+]
+
+EVENTS_TABLE = [
+    Column("id", "id", "number"), Column("time", "time", "time"), Column("account", "account"),
+    Column("position", "row", "number"), Column("symbol", "symbol"), Column("kind", "kind"),
+    Column("actor", "by"), Column("detail", "detail"),
+]
+EVENTS_ALL = EVENTS_TABLE[:7] + [Column("data", "data")]
+
+REPORT_REASONS = [
+    Column("reason", "close reason"), Column("closes", "closes", "number"),
+    Column("realized", "realized P&L", "money"), Column("unknown", "exit unknown", "number"),
+]
+
+
+def columns_for(fmt: str, table: list[Column], everything: list[Column]) -> list[Column]:
+    """Terminals get the columns that fit; scripts (json, csv) get every field."""
+    return everything if fmt in ("json", "csv") else table
+
+
+def status_rows(lines: list[Line]) -> list[dict]:
+    return [
+        {
+            "id": line.row.id, "account": line.row.account_name, "symbol": line.row.symbol, "side": line.row.side,
+            "quantity": line.row.quantity, "status": line.row.status, "strategy": line.row.strategy_type,
+            "entry_price": line.row.entry_price, "entry_time": line.row.entry_time, "current_price": line.price,
+            "pnl_dollars": line.pnl_dollars, "pnl_percent": line.pnl_percent, "stop_loss": line.stop_loss,
+            "take_profit": line.take_profit, "trailing_stop_price": line.trailing_stop_price,
+            "expiration_date": line.row.expiration_date, "hours_to_expiration": line.hours_to_expiration,
+            "broker_quantity": line.broker_qty, "broker": line.broker,
+        }
+        for line in lines
+    ]
+
+
+def status_summary(rows: list[dict]) -> str:
+    total = sum((row["pnl_dollars"] for row in rows if row["pnl_dollars"] is not None), Decimal(0))
+    disagree = sum(1 for row in rows if row["broker"] not in ("agrees", "not asked"))
+    agreement = f"{disagree} disagree with the broker" if disagree else "all agree with the broker"
+    if all(row["broker"] == "not asked" for row in rows):
+        agreement = "broker not asked"
+    return f"{len(rows)} open position(s), unrealized P&L {num(total)}, {agreement}"
+
+
+def event_rows(records: list[tuple]) -> list[dict]:
+    rows = []
+    for event_id, created, account, position, symbol, kind, actor, data in records:
+        data = data or {}
+        rows.append({"id": event_id, "time": created, "account": account, "position": position, "symbol": symbol,
+                     "kind": kind, "actor": actor, "detail": str(data.get("why") or data.get("text") or _compact(data)),
+                     "data": data})
+    return rows
+
+
+def _compact(data: dict) -> str:
+    return ", ".join(f"{key}={value}" for key, value in sorted(data.items()) if key != "evidence")
+
+
+def report_rows(report: Report) -> list[dict]:
+    return [{"reason": line.reason, "closes": line.closes, "realized": line.realized, "unknown": line.unknown}
+            for line in report.by_reason]
+
+
+def report_extra(report: Report) -> dict:
+    hold = report.average_hold
+    return {
+        "date": report.day.isoformat(), "accounts": list(report.accounts), "opened": report.opened,
+        "closed": report.closed, "realized_pnl": f"{report.realized:f}", "closed_exit_unknown": report.unknown_exit,
+        "wins": report.wins, "losses": report.losses,
+        "win_rate_percent": None if report.win_rate is None else f"{report.win_rate:f}",
+        "average_hold_minutes": None if hold is None else f"{Decimal(hold.total_seconds() / 60):.1f}",
+    }
+
+
+def report_summary(report: Report) -> str:
+    hold = report.average_hold
+    parts = [
+        f"{report.day}: {report.opened} opened, {report.closed} closed",
+        f"realized P&L {num(report.realized)}" + (f" ({report.unknown_exit} closed with exit price unknown, "
+                                                  "not counted)" if report.unknown_exit else ""),
+        f"win rate {report.win_rate}% ({report.wins} won, {report.losses} lost)" if report.win_rate is not None
+        else "win rate n/a",
+        f"average hold {int(hold.total_seconds() // 60)} min" if hold is not None else "average hold n/a",
+    ]
+    return "; ".join(parts)

@@ -1,0 +1,35 @@
+"""Every result of a run as a log record, with the account, position and event as fields."""
+
+import logging
+
+from pmctl.core.plan import Adopt, Alert, ChangeQuantity, Close, Defer, MarkClosed, Reopen
+from pmctl.errors import LockHeld
+
+log = logging.getLogger("pmctl")
+_EVENTS = {Adopt: "adopted", ChangeQuantity: "quantity_changed", MarkClosed: "closed", Reopen: "reopened",
+           Defer: "deferred"}
+_SEVERITY = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR, "critical": logging.CRITICAL}
+
+
+def record(results: list, describe) -> None:
+    for result in results:
+        if result.error is not None:
+            level = logging.WARNING if isinstance(result.error, LockHeld) else logging.ERROR
+            log.log(level, str(result.error), extra={"account": result.account, "event": "cycle_failed"})
+        for outcome in result.outcomes:
+            action = outcome.action
+            level, event = _level_and_event(action, outcome.ok)
+            log.log(level, f"{describe(action)} -> {outcome.result}", extra={
+                "account": result.account, "position": getattr(action, "row_id", None),
+                "symbol": getattr(action, "symbol", None), "event": event})
+        if result.plan is not None and not result.error:
+            log.debug(f"cycle done: {len(result.outcomes)} action(s)", extra={"account": result.account,
+                                                                              "event": "cycle"})
+
+
+def _level_and_event(action, ok: bool) -> tuple[int, str]:
+    if isinstance(action, Close):
+        return (logging.INFO, "exit_triggered") if ok else (logging.ERROR, "order_failed")
+    if isinstance(action, Alert):
+        return _SEVERITY.get(action.severity, logging.WARNING), action.kind
+    return (logging.INFO if ok else logging.ERROR), _EVENTS.get(type(action), type(action).__name__.lower())

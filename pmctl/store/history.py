@@ -1,0 +1,55 @@
+"""Reading the past: the audit trail and the day's closed rows, for events and report."""
+
+from datetime import datetime
+
+import psycopg
+
+
+from pmctl.core.model import Row
+from pmctl.core.report import Closed
+from pmctl.store.positions import ROW_COLUMNS, row_from
+
+
+def events(
+    conn: psycopg.Connection, accounts: list[str], position: int | None, since: datetime | None,
+    kinds: list[str] | None, limit: int,
+) -> list[dict]:
+    """Newest first. Events from before pmctl (no account recorded) show under their row's account."""
+    return conn.execute(
+        "SELECT e.id, e.created_at, COALESCE(e.account_name, ap.account_name) AS account, e.position_id, "
+        "ap.symbol, e.event_type, e.actor, e.event_data "
+        "FROM position_events e LEFT JOIN active_positions ap ON ap.id = e.position_id "
+        "WHERE COALESCE(e.account_name, ap.account_name) = ANY(%s) "
+        "AND (%s::int IS NULL OR e.position_id = %s) AND (%s::timestamptz IS NULL OR e.created_at >= %s) "
+        "AND (%s::text[] IS NULL OR e.event_type = ANY(%s)) "
+        "ORDER BY e.created_at DESC, e.id DESC LIMIT %s",
+        (accounts, position, position, since, since, kinds, kinds, limit),
+    ).fetchall()
+
+
+def opened_between(conn: psycopg.Connection, accounts: list[str], start: datetime, end: datetime) -> int:
+    return conn.execute(
+        "SELECT count(*) FROM active_positions WHERE account_name = ANY(%s) AND entry_time >= %s AND entry_time < %s",
+        (accounts, start, end),
+    ).fetchone()[0]
+
+
+def closed_between(conn: psycopg.Connection, accounts: list[str], start: datetime, end: datetime) -> list[Closed]:
+    """Rows closed in [start, end): by their exit time where the broker gave one, else when pmctl closed them."""
+    rows = conn.execute(
+        f"SELECT {ROW_COLUMNS}, exit_price, exit_time, closed_at FROM active_positions "
+        "WHERE account_name = ANY(%s) AND status = 'closed' "
+        "AND COALESCE(exit_time, closed_at AT TIME ZONE 'UTC') >= %s "
+        "AND COALESCE(exit_time, closed_at AT TIME ZONE 'UTC') < %s ORDER BY id",
+        (accounts, start, end),
+    ).fetchall()
+    return [_closed(values) for values in rows]
+
+
+def _closed(values: tuple) -> Closed:
+    """The hold time counts only from the broker's exit time: a row closed later by reconcile did not hold that long."""
+    row: Row = row_from(values[:-3])
+    exit_price, exit_time, _ = values[-3:]
+    return Closed(row, exit_price, exit_time, row.close_reason or "unknown")
+
+
