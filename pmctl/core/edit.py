@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from pmctl.core.model import OPEN, Row
+from pmctl.core.numbers import num
 from pmctl.errors import UsageError
 
 FIELDS = ("stop_loss", "take_profit", "trailing_stop_percent", "max_hold_minutes")
@@ -34,15 +35,15 @@ def _check(row: Row, values: dict) -> None:
     stop, target = values["stop_loss"], values["take_profit"]
     for name, value in (("--stop-loss", stop), ("--take-profit", target)):
         if value is not None and value <= 0:
-            raise UsageError(f"{name} {value} must be a positive price")
+            raise UsageError(f"{name} {num(value)} must be a positive price")
     percent = values["trailing_stop_percent"]
     if percent is not None and not 0 < percent < 100:
-        raise UsageError(f"--trailing-stop-percent {percent} must be between 0 and 100")
+        raise UsageError(f"--trailing-stop-percent {num(percent)} must be between 0 and 100")
     minutes = values["max_hold_minutes"]
     if minutes is not None and minutes < 1:
         raise UsageError(f"--max-hold-minutes {minutes} must be at least 1")
     if stop is not None and target is not None:
         if not row.is_short and stop >= target:
-            raise UsageError(f"a long's stop ({stop}) must be below its target ({target})")
+            raise UsageError(f"a long's stop ({num(stop)}) must be below its target ({num(target)})")
         if row.is_short and stop <= target:
-            raise UsageError(f"a short's stop ({stop}) must be above its target ({target})")
+            raise UsageError(f"a short's stop ({num(stop)}) must be above its target ({num(target)})")

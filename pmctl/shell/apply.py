@@ -27,6 +27,9 @@ from pmctl.store import positions as store
 from pmctl.store.positions import Event
 
 
+ALREADY_ALERTED = "already alerted within the cooldown"
+
+
 @dataclass(frozen=True)
 class Outcome:
     action: Action
@@ -108,7 +111,7 @@ class Applier:
 
     def _alert(self, alert: Alert) -> Outcome:
         if (alert.kind, alert.symbol) in self.snapshot.recent_alerts:
-            return Outcome(alert, "already alerted within the cooldown")
+            return Outcome(alert, ALREADY_ALERTED)
         with self.conn.transaction():
             store.insert_events(self.conn, self.account, [Event(alert.row_id, alert.kind, {
                 "symbol": alert.symbol, "severity": alert.severity, "why": alert.why})], self.actor, self.now)

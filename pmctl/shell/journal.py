@@ -4,6 +4,7 @@ import logging
 
 from pmctl.core.plan import Adopt, Alert, ChangeQuantity, Close, Defer, MarkClosed, Reopen
 from pmctl.errors import LockHeld
+from pmctl.shell.apply import ALREADY_ALERTED
 
 log = logging.getLogger("pmctl")
 _EVENTS = {Adopt: "adopted", ChangeQuantity: "quantity_changed", MarkClosed: "closed", Reopen: "reopened",
@@ -19,6 +20,8 @@ def record(results: list, describe) -> None:
         for outcome in result.outcomes:
             action = outcome.action
             level, event = _level_and_event(action, outcome.ok)
+            if isinstance(action, Alert) and outcome.result == ALREADY_ALERTED:
+                level = logging.INFO
             log.log(level, f"{describe(action)} -> {outcome.result}", extra={
                 "account": result.account, "position": getattr(action, "row_id", None),
                 "symbol": getattr(action, "symbol", None), "event": event})

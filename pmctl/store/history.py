@@ -1,6 +1,6 @@
 """Reading the past: the audit trail and the day's closed rows, for events and report."""
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 import psycopg
 
@@ -13,9 +13,12 @@ from pmctl.store.positions import ROW_COLUMNS, row_from
 def events(
     conn: psycopg.Connection, accounts: list[str], position: int | None, since: datetime | None,
     kinds: list[str] | None, limit: int,
-) -> list[dict]:
-    """Newest first. Events from before pmctl (no account recorded) show under their row's account."""
-    return conn.execute(
+) -> list[tuple]:
+    """Newest first. Events from before pmctl (no account recorded) show under their row's account.
+
+    ``created_at`` is the original schema's TIMESTAMP, which holds UTC: it is returned aware.
+    """
+    records = conn.execute(
         "SELECT e.id, e.created_at, COALESCE(e.account_name, ap.account_name) AS account, e.position_id, "
         "ap.symbol, e.event_type, e.actor, e.event_data "
         "FROM position_events e LEFT JOIN active_positions ap ON ap.id = e.position_id "
@@ -25,6 +28,7 @@ def events(
         "ORDER BY e.created_at DESC, e.id DESC LIMIT %s",
         (accounts, position, position, since, since, kinds, kinds, limit),
     ).fetchall()
+    return [(event_id, created.replace(tzinfo=timezone.utc), *rest) for event_id, created, *rest in records]
 
 
 def opened_between(conn: psycopg.Connection, accounts: list[str], start: datetime, end: datetime) -> int:
