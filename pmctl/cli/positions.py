@@ -82,7 +82,7 @@ def close(
             _confirm(plan)
         return plan
 
-    _run(ctx, chosen.name, dry_run, decide, wait, failure_when_deferred=not dry_run)
+    _run(ctx, chosen.name, dry_run, decide, wait, failure_when_deferred=not dry_run, spinner=dry_run or yes)
 
 
 def status(
@@ -179,9 +179,11 @@ def _offline(env, account):
 
 
 def _run(ctx, account, dry_run, decide, wait, failure_when_deferred=False, once_per: float = 0,
-         metrics_file: Path | None = None) -> None:
+         metrics_file: Path | None = None, spinner: bool = True) -> None:
+    """``spinner`` is off while a command may ask the operator a question."""
     from pmctl.cli import render
     from pmctl.cli.finish import failed, finish
+    from pmctl.cli.progress import working
     from pmctl.core.plan import Defer
     from pmctl.errors import BrokerError, DatabaseError
     from pmctl.shell.run import exit_code, run
@@ -189,8 +191,9 @@ def _run(ctx, account, dry_run, decide, wait, failure_when_deferred=False, once_
     env = environment(ctx)
     announce_live(env.settings, account)
     try:
-        results = run(env.settings, env.database_url, account, decide, dry_run, env.operator, wait=wait,
-                      once_per=once_per)
+        with working(_progress_message(env.settings, account), enabled=spinner):
+            results = run(env.settings, env.database_url, account, decide, dry_run, env.operator, wait=wait,
+                          once_per=once_per)
     except (BrokerError, DatabaseError) as error:
         failed(env, account, error, dry_run)
         raise
@@ -201,6 +204,11 @@ def _run(ctx, account, dry_run, decide, wait, failure_when_deferred=False, once_
     if failure_when_deferred and deferred and code == ExitCode.OK:
         code = ExitCode.FAILURE
     exit_with(code)
+
+
+def _progress_message(settings, account: str | None) -> str:
+    names = [a.name for a in settings.selected(account)]
+    return f"asking the broker and the database for {', '.join(names)} …"
 
 
 def _quantity(text: str | None) -> Decimal | None:

@@ -70,6 +70,7 @@ def cleanup_phantoms(
 
 def _reconcile_run(ctx, account, dry_run, as_json, decide, wait, rounds, quiet=False) -> None:
     from pmctl.cli.finish import finish
+    from pmctl.cli.progress import working
     from pmctl.shell.run import exit_code, run
 
     env = environment(ctx)
@@ -81,7 +82,9 @@ def _reconcile_run(ctx, account, dry_run, as_json, decide, wait, rounds, quiet=F
     def decide_into(snapshot):
         return decide(snapshot, findings)
 
-    results = run(settings, env.database_url, account, decide_into, dry_run, env.operator, evidence=True, wait=wait)
+    with working("reading positions, orders and the fill history …"):
+        results = run(settings, env.database_url, account, decide_into, dry_run, env.operator, evidence=True,
+                      wait=wait)
     if quiet:
         return
     code = exit_code(results, dry_run)
