@@ -18,7 +18,9 @@ import pytest
 from psycopg import sql
 from typer.testing import CliRunner
 
-from helpers import KEYS, NOON
+from helpers import KEYS, LARGE, NOON, TINY
+from pmctl.demo.seed import seed_incident
+from pmctl.sim.scenario import load_scenario
 from pmctl.cli.app import app
 from pmctl.sim.clock import Calendar, SimClock
 from pmctl.sim.server import SimServer
@@ -127,3 +129,23 @@ def desk(pmctl, desk_env, database_url):
         return pmctl(*args, env={**desk_env, **(env or {})}, input=input)
 
     return run
+
+
+# The incident of seeds 04-05: the database as the old service left it, the broker as the emulator serves it.
+@pytest.fixture
+def incident(clean_env, database_url):
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        notices = seed_incident(conn)
+    with SimServer(load_scenario("incident")) as sim:
+        yield sim, notices
+
+
+@pytest.fixture
+def incident_env(incident):
+    sim, _ = incident
+    variables = {"PMCTL_ACCOUNTS": "large,tiny"}
+    for name, (key, secret) in {"large": LARGE, "tiny": TINY}.items():
+        prefix = f"PMCTL_{name.upper()}_"
+        variables.update({prefix + "API_KEY": key, prefix + "SECRET_KEY": secret, prefix + "BASE_URL": sim.url,
+                          prefix + "DATA_URL": sim.url})
+    return variables

@@ -8,6 +8,8 @@ import psycopg.rows
 
 KEYS = {"a": ("PKAAAATEST", "secret-a"), "b": ("PKBBBBTEST", "secret-b")}
 NOON = datetime(2026, 2, 3, 16, 0, tzinfo=timezone.utc)
+LARGE = ("PKLARGEDEMO0000000001", "large-demo-secret-not-a-real-key")
+TINY = ("PKTINYDEMO00000000002", "tiny-demo-secret-not-a-real-key")
 
 
 def insert_row(database_url: str, **fields) -> int:

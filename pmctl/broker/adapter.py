@@ -9,7 +9,7 @@ commands that talk to the broker do.
 import json
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ from alpaca.trading.requests import GetCalendarRequest, GetOrdersRequest, Market
 from pydantic import ValidationError
 
 from pmctl import occ
+from pmctl.core.numbers import finite_decimal
 from pmctl.broker import errors
 from pmctl.broker.transport import RetryPolicy, Retryable, configure, with_retries
 from pmctl.broker.types import AccountInfo, Clock, CloseRequest, Fill, NonTradeActivity, Order, Position, Session
@@ -159,7 +160,7 @@ class AlpacaBroker:
             trades = self._read(
                 "read stock prices", lambda: client.get_stock_latest_trade(StockLatestTradeRequest(symbol_or_symbols=stocks))
             )
-            prices.update((symbol, _decimal(trade.price)) for symbol, trade in trades.items())
+            prices.update((symbol, finite_decimal(trade.price)) for symbol, trade in trades.items())
         if options:
             client = OptionHistoricalDataClient(key, secret, url_override=url)
             configure(client, timeout)
@@ -169,7 +170,7 @@ class AlpacaBroker:
             )
             for symbol, quote in quotes.items():
                 if quote.bid_price and quote.ask_price:
-                    prices[symbol] = (_decimal(quote.bid_price) + _decimal(quote.ask_price)) / 2
+                    prices[symbol] = (finite_decimal(quote.bid_price) + finite_decimal(quote.ask_price)) / 2
         return prices
 
     def _activities(self, path: str, params: dict, after: datetime) -> list[dict]:
@@ -228,31 +229,21 @@ def _market_time(day: date, moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def _decimal(value) -> Decimal:
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError(f"not a number: {value!r}") from None
-    if not number.is_finite():
-        raise ValueError(f"not a finite number: {value!r}")
-    return number
-
-
-def _optional_decimal(value) -> Decimal | None:
-    return None if value in (None, "") else _decimal(value)
+def _optionalfinite_decimal(value) -> Decimal | None:
+    return None if value in (None, "") else finite_decimal(value)
 
 
 def _position(raw) -> Position:
-    qty = _decimal(raw.qty)
+    qty = finite_decimal(raw.qty)
     side = raw.side.value if hasattr(raw.side, "value") else str(raw.side)
     signed = -abs(qty) if side == "short" else abs(qty)
-    available = _optional_decimal(raw.qty_available)
+    available = _optionalfinite_decimal(raw.qty_available)
     return Position(
         symbol=raw.symbol,
         qty=signed,
         qty_available=abs(available) if available is not None else abs(qty),
-        avg_entry_price=_decimal(raw.avg_entry_price),
-        current_price=_optional_decimal(raw.current_price),
+        avg_entry_price=finite_decimal(raw.avg_entry_price),
+        current_price=_optionalfinite_decimal(raw.current_price),
         asset_class=raw.asset_class.value if hasattr(raw.asset_class, "value") else str(raw.asset_class),
     )
 
@@ -263,9 +254,9 @@ def _order(raw) -> Order:
         client_order_id=raw.client_order_id,
         symbol=raw.symbol or "",
         side=raw.side.value if raw.side else "",
-        qty=_optional_decimal(raw.qty) or Decimal(0),
-        filled_qty=_optional_decimal(raw.filled_qty) or Decimal(0),
-        filled_avg_price=_optional_decimal(raw.filled_avg_price),
+        qty=_optionalfinite_decimal(raw.qty) or Decimal(0),
+        filled_qty=_optionalfinite_decimal(raw.filled_qty) or Decimal(0),
+        filled_avg_price=_optionalfinite_decimal(raw.filled_avg_price),
         order_type=(raw.order_type or raw.type).value if (raw.order_type or raw.type) else "",
         status=raw.status.value,
         submitted_at=_utc(raw.submitted_at),
@@ -281,8 +272,8 @@ def _fill(item: dict) -> Fill:
             order_id=str(item["order_id"]),
             symbol=str(item["symbol"]),
             side=str(item["side"]),
-            qty=_decimal(item["qty"]),
-            price=_decimal(item["price"]),
+            qty=finite_decimal(item["qty"]),
+            price=finite_decimal(item["price"]),
             time=_utc(datetime.fromisoformat(str(item["transaction_time"]).replace("Z", "+00:00"))),
         )
     except (KeyError, ValueError, TypeError) as error:
@@ -295,7 +286,7 @@ def _non_trade(item: dict) -> NonTradeActivity:
             id=str(item["id"]),
             activity_type=str(item["activity_type"]),
             symbol=str(item["symbol"]),
-            qty=_decimal(item["qty"]),
+            qty=finite_decimal(item["qty"]),
             day=date.fromisoformat(str(item["date"])[:10]),
         )
     except (KeyError, ValueError, TypeError) as error:

@@ -1,9 +1,23 @@
 """Decimals as an operator writes them, for every message pmctl prints or records."""
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 
 def num(value: Decimal) -> str:
     """No trailing zeros, no exponent: 25.0000 -> 25, 151.0500 -> 151.05."""
     text = f"{value.normalize():f}"
     return "0" if text in ("-0", "0") else text
+
+
+def finite_decimal(value) -> Decimal:
+    """The value as a finite Decimal, or ValueError: broker JSON and scenario files carry numbers as text,
+    and a NaN or a bool taken for a number would poison every comparison after it."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a number: {value!r}")
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"not a number: {value!r}") from None
+    if not number.is_finite():
+        raise ValueError(f"not a finite number: {value!r}")
+    return number

@@ -7,13 +7,14 @@ that names where in the file it is.
 import json
 import uuid
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 
 from pmctl.sim.clock import Calendar, Session, SimClock, parse_time
 from pmctl.sim.models import SimError
 from pmctl import occ
+from pmctl.core.numbers import finite_decimal
 from pmctl.sim.state import SimState
 
 _TOP_KEYS = {"accounts", "prices", "clock", "calendar", "description"}
@@ -90,15 +91,12 @@ def _keys(raw, allowed: set[str], where: str) -> None:
 
 
 def _number(value, where: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (int, str, Decimal)):
+    if not isinstance(value, (int, str, Decimal)):
         raise ScenarioError(f"{where}: not a number: {value!r}")
     try:
-        result = Decimal(str(value))
-    except InvalidOperation:
+        return finite_decimal(value)
+    except ValueError:
         raise ScenarioError(f"{where}: not a number: {value!r}") from None
-    if not result.is_finite():
-        raise ScenarioError(f"{where}: not a number: {value!r}")
-    return result
 
 
 def _time(value, where: str) -> datetime:

@@ -27,6 +27,7 @@ from pmctl.sim.models import (
     unprocessable,
 )
 from pmctl import occ
+from pmctl.core.numbers import finite_decimal
 from pmctl.sim.render import account_json, order_json, position_json
 
 ORDER_TYPES = ("market", "limit", "stop", "stop_limit", "trailing_stop")
@@ -37,12 +38,9 @@ _PRICE_STEP = Decimal("0.000001")
 
 def _decimal(value, what: str) -> Decimal:
     try:
-        result = Decimal(str(value))
-    except ArithmeticError:
+        return finite_decimal(value)
+    except ValueError:
         raise unprocessable(f"invalid {what}: {value!r}") from None
-    if not result.is_finite():
-        raise unprocessable(f"invalid {what}: {value!r}")
-    return result
 
 
 def _activity_id(at: datetime) -> str:

@@ -3,7 +3,6 @@
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
 
 from helpers import NOON, fetch_events, fetch_rows, insert_row
 

@@ -11,7 +11,7 @@ from helpers import fetch_events, fetch_rows
 from pmctl.demo.seed import seed_incident
 from pmctl.sim.scenario import load_scenario
 from pmctl.sim.server import SimServer
-from test_incident_replay import LARGE, TINY
+from helpers import LARGE, TINY
 
 
 @pytest.fixture

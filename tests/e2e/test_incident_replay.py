@@ -4,36 +4,8 @@ real fill, an unexpected short, stuck closings, duplicate rows; then many cycles
 import json
 from decimal import Decimal
 
-import psycopg
-import pytest
-
 from helpers import fetch_events, fetch_rows
-from pmctl.demo.seed import seed_incident
-from pmctl.sim.scenario import load_scenario
-from pmctl.sim.server import SimServer
-
-LARGE = ("PKLARGEDEMO0000000001", "large-demo-secret-not-a-real-key")
-TINY = ("PKTINYDEMO00000000002", "tiny-demo-secret-not-a-real-key")
-
-
-@pytest.fixture
-def incident(clean_env, database_url):
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        notices = seed_incident(conn)
-    with SimServer(load_scenario("incident")) as sim:
-        yield sim, notices
-
-
-@pytest.fixture
-def env(incident):
-    sim, _ = incident
-    variables = {"PMCTL_ACCOUNTS": "large,tiny"}
-    for name, (key, secret) in {"large": LARGE, "tiny": TINY}.items():
-        prefix = f"PMCTL_{name.upper()}_"
-        variables.update({prefix + "API_KEY": key, prefix + "SECRET_KEY": secret, prefix + "BASE_URL": sim.url,
-                          prefix + "DATA_URL": sim.url})
-    return variables
-
+from helpers import LARGE
 
 def broker_orders(sim):
     return [o for name in ("large", "tiny") for o in sim.state.account(name).orders if o.client_order_id.startswith("pmctl")]
@@ -45,11 +17,11 @@ def test_the_upgrade_lists_the_duplicates(incident):
     assert any("account tiny, symbol QCOM260220P00145000, ids 33, 39" in n for n in notices)
 
 
-def test_reconcile_replays_the_bad_day(pmctl, env, incident, database_url):
+def test_reconcile_replays_the_bad_day(pmctl, incident_env, incident, database_url):
     sim, _ = incident
     before = (fetch_rows(database_url), fetch_events(database_url))
 
-    dry = pmctl("reconcile", "--dry-run", env=env)
+    dry = pmctl("reconcile", "--dry-run", env=incident_env)
 
     assert dry.exit_code == 3, dry.stdout + dry.stderr
     assert (fetch_rows(database_url), fetch_events(database_url)) == before
@@ -68,7 +40,7 @@ def test_reconcile_replays_the_bad_day(pmctl, env, incident, database_url):
     ):
         assert expected in dry.stdout, expected
 
-    real = pmctl("reconcile", env=env)
+    real = pmctl("reconcile", env=incident_env)
 
     assert real.exit_code == 0, real.stdout + real.stderr
     assert "[large] in sync" in real.stdout and "[tiny] in sync" in real.stdout
@@ -89,11 +61,11 @@ def test_reconcile_replays_the_bad_day(pmctl, env, incident, database_url):
     assert evidence[13]["fill_found"] is True and evidence[32]["fill_found"] is False
     assert all(e["actor"] for e in closed_events)
 
-    again = pmctl("reconcile", "--dry-run", env=env)
+    again = pmctl("reconcile", "--dry-run", env=incident_env)
     assert again.exit_code == 0, again.stdout
     assert "in sync: database and broker agree" in again.stdout
 
-    check = pmctl("check", env=env)
+    check = pmctl("check", env=incident_env)
     assert check.exit_code == 0, check.stdout + check.stderr
     [close] = broker_orders(sim)
     assert (close.symbol, close.side, close.position_intent) == ("GOOGL260220C00340000", "sell", "sell_to_close")
@@ -101,31 +73,31 @@ def test_reconcile_replays_the_bad_day(pmctl, env, incident, database_url):
 
     count = len(fetch_rows(database_url))
     for _ in range(5):
-        assert pmctl("check", env=env).exit_code == 0
-        assert pmctl("sync", env=env).exit_code == 0
+        assert pmctl("check", env=incident_env).exit_code == 0
+        assert pmctl("sync", env=incident_env).exit_code == 0
     assert len(fetch_rows(database_url)) == count
-    assert pmctl("reconcile", "--dry-run", env=env).exit_code == 0
+    assert pmctl("reconcile", "--dry-run", env=incident_env).exit_code == 0
 
 
-def test_reconcile_json_and_cover_shorts(pmctl, env, incident, database_url):
+def test_reconcile_json_and_cover_shorts(pmctl, incident_env, incident, database_url):
     sim, _ = incident
-    data = json.loads(pmctl("reconcile", "--dry-run", "--json", env=env).stdout)
+    data = json.loads(pmctl("reconcile", "--dry-run", "--json", env=incident_env).stdout)
     kinds = {f["kind"] for a in data["accounts"] for f in a["findings"]}
     assert {"phantom", "untracked", "quantity_drift", "unexpected_short", "duplicate"} <= kinds
     assert all(not a["in_sync"] for a in data["accounts"])
 
-    result = pmctl("reconcile", "--cover-shorts", "--account", "large", env=env)
+    result = pmctl("reconcile", "--cover-shorts", "--account", "large", env=incident_env)
     assert result.exit_code == 0, result.stdout + result.stderr
     [cover] = broker_orders(sim)
     assert (cover.symbol, cover.side, cover.qty) == ("ORCL", "buy", Decimal("12"))
     assert "ORCL" not in {p.symbol for p in sim.state.list_positions("large")}
 
 
-def test_tiny_with_the_large_keys_is_refused_by_every_command_and_large_keeps_working(pmctl, env, incident,
+def test_tiny_with_the_large_keys_is_refused_by_every_command_and_large_keeps_working(pmctl, incident_env, incident,
                                                                                       database_url):
     sim, _ = incident
-    assert pmctl("reconcile", env=env).exit_code == 0
-    crossed = {**env, "PMCTL_TINY_API_KEY": LARGE[0], "PMCTL_TINY_SECRET_KEY": LARGE[1]}
+    assert pmctl("reconcile", env=incident_env).exit_code == 0
+    crossed = {**incident_env, "PMCTL_TINY_API_KEY": LARGE[0], "PMCTL_TINY_SECRET_KEY": LARGE[1]}
     rows_before = fetch_rows(database_url)
     for args in (["check"], ["sync"], ["reconcile"], ["reconcile", "--dry-run"], ["status"], ["cleanup-phantoms"],
                  ["check", "--account", "tiny"]):
@@ -140,7 +112,7 @@ def test_tiny_with_the_large_keys_is_refused_by_every_command_and_large_keeps_wo
     assert large_only.exit_code == 0, large_only.stderr
 
 
-def test_cleanup_phantoms_by_id_refuses_live_foreign_and_closed_rows(pmctl, env, incident, database_url):
+def test_cleanup_phantoms_by_id_refuses_live_foreign_and_closed_rows(pmctl, incident_env, incident, database_url):
     sim, _ = incident
     cases = [
         ("40", "the broker still holds 5 QCOM260220P00145000"),
@@ -150,16 +122,16 @@ def test_cleanup_phantoms_by_id_refuses_live_foreign_and_closed_rows(pmctl, env,
     ]
     before = fetch_rows(database_url)
     for ids, message in cases:
-        result = pmctl("cleanup-phantoms", "--account", "large", "--ids", ids, env=env)
+        result = pmctl("cleanup-phantoms", "--account", "large", "--ids", ids, env=incident_env)
         assert result.exit_code == 2, (ids, result.stdout, result.stderr)
         assert message in result.stderr
     assert fetch_rows(database_url) == before
 
-    done = pmctl("cleanup-phantoms", "--account", "large", "--ids", "16,24", env=env)
+    done = pmctl("cleanup-phantoms", "--account", "large", "--ids", "16,24", env=incident_env)
     assert done.exit_code == 0, done.stdout + done.stderr
     rows = {r["id"]: r for r in fetch_rows(database_url)}
     assert rows[16]["status"] == rows[24]["status"] == "closed"
     assert rows[13]["status"] == "open" and rows[21]["status"] == "open"
-    again = pmctl("cleanup-phantoms", "--account", "large", "--ids", "16", env=env)
+    again = pmctl("cleanup-phantoms", "--account", "large", "--ids", "16", env=incident_env)
     assert again.exit_code == 2 and "row 16 is already closed" in again.stderr
     assert broker_orders(sim) == []

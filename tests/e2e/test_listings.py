@@ -13,8 +13,6 @@ from decimal import Decimal
 import pytest
 
 from helpers import fetch_events, fetch_rows, insert_row
-from test_incident_replay import env as incident_env  # noqa: F401  (fixture)
-from test_incident_replay import incident  # noqa: F401  (fixture)
 
 CALL = "GOOGL260220C00340000"
 FORMATS = ["table", "json", "plain", "markdown", "csv"]
