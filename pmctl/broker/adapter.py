@@ -7,7 +7,7 @@ commands that talk to the broker do.
 """
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import TypeVar
@@ -20,7 +20,6 @@ from alpaca.trading.enums import OrderSide, PositionIntent, QueryOrderStatus, Ti
 from alpaca.trading.requests import GetCalendarRequest, GetOrdersRequest, MarketOrderRequest
 from pydantic import ValidationError
 
-from pmctl import occ
 from pmctl.core.numbers import finite_decimal
 from pmctl.broker import errors
 from pmctl.broker.transport import RetryPolicy, Retryable, configure, with_retries
@@ -42,7 +41,6 @@ class AlpacaBroker:
         key, secret = account.api_key.reveal(), account.secret_key.reveal()
         self._trading = TradingClient(key, secret, paper=account.paper, url_override=account.base_url)
         configure(self._trading, float(timeout))
-        self._data_keys = (key, secret, account.data_url, float(timeout))
         self._policy = policy
         self._sleep = sleep
         self._account: AccountInfo | None = None
@@ -139,39 +137,6 @@ class AlpacaBroker:
     def option_events_since(self, after: datetime) -> list[NonTradeActivity]:
         items = self._activities("/account/activities", {"activity_types": ",".join(OPTION_EVENTS)}, after)
         return [_non_trade(item) for item in items]
-
-    def latest_prices(self, symbols: Iterable[str]) -> dict[str, Decimal]:
-        """Last trade for stocks, quote midpoint for contracts; symbols without a price are left out.
-
-        The market-data clients are built on first use: a check cycle never needs them.
-        """
-        from alpaca.data.historical.option import OptionHistoricalDataClient
-        from alpaca.data.historical.stock import StockHistoricalDataClient
-        from alpaca.data.requests import OptionLatestQuoteRequest, StockLatestTradeRequest
-
-        key, secret, url, timeout = self._data_keys
-        wanted = sorted(set(symbols))
-        stocks = [s for s in wanted if not occ.is_option(s)]
-        options = [s for s in wanted if occ.is_option(s)]
-        prices: dict[str, Decimal] = {}
-        if stocks:
-            client = StockHistoricalDataClient(key, secret, url_override=url)
-            configure(client, timeout)
-            trades = self._read(
-                "read stock prices", lambda: client.get_stock_latest_trade(StockLatestTradeRequest(symbol_or_symbols=stocks))
-            )
-            prices.update((symbol, finite_decimal(trade.price)) for symbol, trade in trades.items())
-        if options:
-            client = OptionHistoricalDataClient(key, secret, url_override=url)
-            configure(client, timeout)
-            quotes = self._read(
-                "read option quotes",
-                lambda: client.get_option_latest_quote(OptionLatestQuoteRequest(symbol_or_symbols=options)),
-            )
-            for symbol, quote in quotes.items():
-                if quote.bid_price and quote.ask_price:
-                    prices[symbol] = (finite_decimal(quote.bid_price) + finite_decimal(quote.ask_price)) / 2
-        return prices
 
     def _activities(self, path: str, params: dict, after: datetime) -> list[dict]:
         items: list[dict] = []

@@ -7,8 +7,6 @@ from pmctl.core.numbers import num
 from pmctl.core.report import Report
 from pmctl.core.status import Line
 
-FORMAT_HELP = "table (colour on a terminal), json, plain, markdown or csv."
-
 STATUS_TABLE = [
     Column("id", "id", "number"), Column("account", "account"), Column("symbol", "symbol"), Column("side", "side"),
     Column("quantity", "qty", "number"), Column("status", "status"), Column("entry_price", "entry", "number"),

@@ -10,7 +10,6 @@ from pmctl.config import RuleDefaults
 
 OPEN = "open"
 CLOSING = "closing"
-CLOSED = "closed"
 
 
 @dataclass(frozen=True)

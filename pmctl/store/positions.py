@@ -214,10 +214,6 @@ def try_lock_account(conn: psycopg.Connection, account: str) -> bool:
     ).fetchone()[0]
 
 
-def unlock_account(conn: psycopg.Connection, account: str) -> None:
-    conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (ACCOUNT_LOCK_CLASS, account))
-
-
 def recent_alerts(conn: psycopg.Connection, account: str, kinds: tuple[str, ...], since: datetime) -> frozenset:
     """(kind, symbol) pairs alerted since a time: an alert is recorded once per cooldown, not every minute."""
     rows = conn.execute(

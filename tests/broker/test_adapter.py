@@ -205,10 +205,6 @@ def test_option_events_are_read(broker, state, noon):
     ]
 
 
-def test_latest_prices_for_stocks_and_contracts(broker):
-    assert broker.latest_prices(["GOOGL", CALL]) == {"GOOGL": Decimal("335.40"), CALL: Decimal("4.00")}
-
-
 def test_accounts_see_only_their_own_positions(broker_for, state):
     state.set_position("a", CALL, Decimal("10"), Decimal("5.20"))
     assert broker_for("b").positions() == []
