@@ -20,6 +20,8 @@ def plan_check(snapshot: Snapshot) -> Plan:
     for row in snapshot.rows:
         if row.status == OPEN and primary[row.symbol] is row:
             actions.extend(_monitor(row, snapshot))
+        elif snapshot.position(row.symbol) is None and not row.close_client_order_id:
+            actions.extend(_missing(row, snapshot))
     return Plan(snapshot.account, tuple(actions))
 
 
@@ -52,7 +54,7 @@ def _missing(row: Row, snapshot: Snapshot) -> list[Action]:
     if too_recent(row, snapshot.clock.timestamp, timedelta(seconds=snapshot.grace_seconds)):
         return []
     return [Alert(row.id, row.symbol, "phantom_found", "warning",
-                  f"row {row.id} {row.symbol}: the broker holds none; pmctl reconcile settles it on the broker's evidence")]
+                  "the broker holds none; pmctl reconcile settles it on the broker's evidence")]
 
 
 def _expiring(row: Row, snapshot: Snapshot) -> list[Action]:

@@ -15,4 +15,7 @@ def ensure_schema(conn: psycopg.Connection, owned: bool, dry_run: bool) -> None:
     if owned and not dry_run:
         schema.migrate(conn, migrations)
         return
+    if owned:
+        raise DatabaseError(f"pmctl's embedded database is not migrated yet ({len(todo)} pending migration(s)), "
+                            "and a dry run writes nothing: run pmctl migrate first")
     raise DatabaseError(f"the database schema is behind ({len(todo)} pending migration(s)): run pmctl migrate")

@@ -25,11 +25,13 @@ _HELP = {
 
 
 def write(path: Path, results: list, now_epoch: float) -> None:
+    """World-readable (0644), like any textfile-collector file: node_exporter runs as its own user."""
     previous = _read(path)
     text = render(previous, results, now_epoch)
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False) as handle:
         handle.write(text)
+    os.chmod(handle.name, 0o644)
     os.replace(handle.name, path)
 
 

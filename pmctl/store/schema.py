@@ -132,3 +132,8 @@ def migrate(conn: psycopg.Connection, migrations: tuple[Migration, ...]) -> list
         return done
     finally:
         unlock(conn)
+
+
+def is_empty(conn: psycopg.Connection) -> bool:
+    """No positions table yet: a database rehearsal rows may be loaded into without touching a desk's data."""
+    return conn.execute("SELECT to_regclass('active_positions') IS NULL").fetchone()[0]

@@ -150,3 +150,13 @@ def test_a_check_plan_never_closes_more_than_held_never_increases_and_closes_eac
     if not book.clock.is_open:
         assert closes == []
     assert all(a.symbol in {p.symbol for p in book.positions} for a in plan.of(Adopt))
+
+
+def test_every_row_the_broker_no_longer_holds_is_alerted_closing_and_duplicates_too():
+    rows = [row(1, symbol="QCOM", status="closing", entry_time=NOON - timedelta(hours=2)),
+            row(2, symbol="NOW", entry_time=NOON - timedelta(hours=2)),
+            row(3, symbol="NOW", entry_time=NOON - timedelta(hours=2)),
+            row(4, symbol="SPY", entry_time=NOON - timedelta(seconds=30))]
+    plan = plan_check(snapshot(rows, []))
+    assert sorted(a.row_id for a in plan.of(Alert) if a.kind == "phantom_found") == [1, 2, 3]
+    assert not plan.has_changes

@@ -164,3 +164,9 @@ def test_metrics_file_for_the_textfile_collector(desk, state, database_url, tmp_
     assert 'pmctl_cycle_success{account="a"} 0' in after
     assert success[0] in after
     assert 'pmctl_exits_total{account="a",reason="stop_loss"} 1' in after
+
+
+def test_the_metrics_file_is_readable_by_the_collector(desk, tmp_path):
+    metrics = tmp_path / "pmctl.prom"
+    assert desk("check", "--metrics-file", str(metrics)).exit_code == 0
+    assert metrics.stat().st_mode & 0o777 == 0o644

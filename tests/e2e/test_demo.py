@@ -22,3 +22,12 @@ def test_demo_runs_on_embedded_defaults_and_leaves_nothing_running(tmp_path):
     pgdata = str(tmp_path / "pm" / "pgdata")
     leftovers = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] and pgdata in " ".join(p.info["cmdline"])]
     assert leftovers == []
+
+
+def test_seed_incident_loads_the_rehearsal_rows_into_an_empty_database_only(pmctl, database_url):
+    first = pmctl("sim", "seed-incident")
+    assert first.exit_code == 0, first.stderr
+    assert "ids 33, 39" in first.stdout
+    again = pmctl("sim", "seed-incident")
+    assert again.exit_code == 2
+    assert "empty database only" in again.stderr
