@@ -206,3 +206,20 @@ def test_a_row_whose_position_is_gone_is_left_for_reconcile_and_no_order_is_sent
     assert orders_sent(state) == []
     assert fetch_rows(database_url, f"id = {row}")[0]["status"] == "open"
     assert len(fetch_rows(database_url)) == 1
+
+
+def test_a_protective_order_that_disappeared_is_alerted_once_and_the_rules_keep_protecting(desk, state, database_url):
+    state.set_position("a", "SPY", Decimal("20"), Decimal("690"))
+    state.set_price("SPY", Decimal("689"))
+    row = insert_row(database_url, ticker="SPY", quantity=20, entry_price=Decimal("690"), stop_loss=Decimal("650"),
+                     stop_order_id="stop-order-gone", bracket_order_accepted=True)
+    result = desk("check", "-a", "a")
+    assert result.exit_code == 0
+    assert "brackets_missing" in result.stdout
+    [tracked] = fetch_rows(database_url, f"id = {row}")
+    assert (tracked["status"], tracked["stop_order_id"]) == ("open", None)
+    assert [e["event_type"] for e in fetch_events(database_url)] == ["brackets_missing"]
+    assert orders_sent(state) == []
+    state.set_price("SPY", Decimal("640"))
+    assert desk("check", "-a", "a").exit_code == 0
+    assert fetch_rows(database_url, f"id = {row}")[0]["close_reason"] == "stop_loss"

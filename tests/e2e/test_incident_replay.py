@@ -2,10 +2,11 @@
 real fill, an unexpected short, stuck closings, duplicate rows; then many cycles that add nothing."""
 
 import json
+from datetime import date, timedelta
 from decimal import Decimal
 
-from helpers import fetch_events, fetch_rows
-from helpers import LARGE
+from helpers import LARGE, NOON, fetch_events, fetch_rows, insert_row
+
 
 def broker_orders(sim):
     return [o for name in ("large", "tiny") for o in sim.state.account(name).orders if o.client_order_id.startswith("pmctl")]
@@ -135,3 +136,26 @@ def test_cleanup_phantoms_by_id_refuses_live_foreign_and_closed_rows(pmctl, inci
     again = pmctl("cleanup-phantoms", "--account", "large", "--ids", "16", env=incident_env)
     assert again.exit_code == 2 and "row 16 is already closed" in again.stderr
     assert broker_orders(sim) == []
+
+
+def test_expired_exercised_and_assigned_options_are_closed_on_the_brokers_activities(desk, state, database_url):
+    expired = "ORCL260130C00200000"
+    assigned = "AMD260130P00150000"
+    for symbol, side in ((expired, "long"), (assigned, "short")):
+        insert_row(database_url, ticker=symbol[:4].rstrip("2"), option_symbol=symbol, side=side,
+                   instrument_type="CALL" if "C00" in symbol else "PUT", quantity=2, entry_price=Decimal("1.50"),
+                   expiration_date="2026-01-30", entry_time=NOON - timedelta(days=10))
+    state.add_activity("a", "OPEXP", symbol=expired, qty=Decimal("2"), on=date(2026, 1, 30))
+    state.add_activity("a", "OPASN", symbol=assigned, qty=Decimal("2"), on=date(2026, 1, 30))
+    state.set_position("a", "AMD", Decimal("200"), Decimal("150"))
+    state.set_price("AMD", Decimal("148"))
+
+    result = desk("reconcile", "--account", "a")
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    closed = {r["option_symbol"]: r for r in fetch_rows(database_url) if r["option_symbol"]}
+    assert (closed[expired]["status"], closed[expired]["close_reason"], closed[expired]["exit_price"]) == (
+        "closed", "expired", Decimal("0.0000"))
+    assert (closed[assigned]["close_reason"], closed[assigned]["exit_price"]) == ("assigned", None)
+    [stock] = [r for r in fetch_rows(database_url) if r["symbol"] == "AMD"]
+    assert (stock["quantity"], stock["status"]) == (Decimal("200.0000"), "open")
