@@ -87,9 +87,8 @@ def evaluate(
 
     ``sessions`` is the broker calendar for the range ``calendar_window`` asked for.
     """
-    levels = default_levels(row.side, row.entry_price, defaults)
-    stop = row.stop_loss if row.stop_loss is not None else levels.stop_loss
-    target = row.take_profit if row.take_profit is not None else levels.take_profit
+    levels = effective_levels(row, defaults)
+    stop, target = levels.stop_loss, levels.take_profit
     trail = _trail(row, price, defaults)
     checks = (
         _stop_loss(row, price, stop),
@@ -131,6 +130,13 @@ def calendar_window(rows: Iterable[Row], today: date, lead_days: int) -> tuple[d
     if not near:
         return None
     return today, max(max(near), today)
+
+
+def effective_levels(row: Row, defaults: RuleDefaults) -> Levels:
+    """The stop and target in force for a row: its own where it has them, else the defaults'."""
+    levels = default_levels(row.side, row.entry_price, defaults)
+    return Levels(row.stop_loss if row.stop_loss is not None else levels.stop_loss,
+                  row.take_profit if row.take_profit is not None else levels.take_profit)
 
 
 def default_levels(side: str, entry_price: Decimal, defaults: RuleDefaults) -> Levels:

@@ -36,10 +36,10 @@ def offline_lines(rows: tuple[Row, ...], now: datetime, defaults) -> list[Line]:
     """The database's view alone, for when the broker cannot be asked."""
     result = []
     for row in rows:
-        levels = rules.default_levels(row.side, row.entry_price, defaults)
+        levels = rules.effective_levels(row, defaults)
         dollars, percent = pnl(row, row.current_price) if row.current_price is not None else (None, None)
-        result.append(Line(row, row.current_price, dollars, percent, row.stop_loss or levels.stop_loss,
-                           row.take_profit or levels.take_profit, row.trailing_stop_price,
+        result.append(Line(row, row.current_price, dollars, percent, levels.stop_loss, levels.take_profit,
+                           row.trailing_stop_price,
                            hours_to_expiration(row, now), None, "not asked"))
     return result
 
@@ -52,9 +52,9 @@ def _line(row: Row, snapshot: Snapshot) -> Line:
         dollars, percent = pnl(row, price)
         stop, target, trailing = evaluation.stop_loss, evaluation.take_profit, evaluation.trailing_stop_price
     else:
-        levels = rules.default_levels(row.side, row.entry_price, snapshot.rules)
+        levels = rules.effective_levels(row, snapshot.rules)
         dollars = percent = trailing = None
-        stop, target = row.stop_loss or levels.stop_loss, row.take_profit or levels.take_profit
+        stop, target = levels.stop_loss, levels.take_profit
     return Line(row, price, dollars, percent, stop, target, trailing,
                 hours_to_expiration(row, snapshot.clock.timestamp),
                 position.qty if position else None, _agreement(row, position))

@@ -96,10 +96,7 @@ class Applier:
         with self.conn.transaction():
             if isinstance(action, MarkClosed):
                 done = store.mark_closed(self.conn, self.account, action, self.now)
-                event = Event(action.row_id, "closed", {
-                    "symbol": action.symbol, "reason": action.reason, "exit_price": action.exit_price,
-                    "exit_time": action.exit_time, "order_id": action.order_id, "why": action.why,
-                    "evidence": action.evidence})
+                event = _closed_event(action)
             else:
                 done = store.reopen(self.conn, self.account, action, self.now)
                 event = Event(action.row_id, "reopened", {"symbol": action.symbol, "why": action.why})
@@ -170,9 +167,7 @@ class Applier:
                 settled = MarkClosed(row.id, row.symbol, action.reason, order.filled_avg_price, order.filled_at,
                                      order.id, f"close order filled at {order.filled_avg_price}")
                 store.mark_closed(self.conn, self.account, settled, self.now)
-                events.append(Event(row.id, "closed", {
-                    "symbol": row.symbol, "reason": action.reason, "exit_price": order.filled_avg_price,
-                    "exit_time": order.filled_at, "order_id": order.id}))
+                events.append(_closed_event(settled))
             store.insert_events(self.conn, self.account, events, self.actor, self.now)
         if order.is_filled:
             return Outcome(action, f"filled {num(order.filled_qty)} at {num(order.filled_avg_price)}: closed")
@@ -194,6 +189,13 @@ class Applier:
     def _record(self, row: Row, kind: str, data: dict) -> None:
         with self.conn.transaction():
             store.insert_events(self.conn, self.account, [Event(row.id, kind, data)], self.actor, self.now)
+
+
+def _closed_event(action: MarkClosed) -> Event:
+    """The one shape of a "closed" event, whether the row closed on its order's answer or on settlement."""
+    return Event(action.row_id, "closed", {
+        "symbol": action.symbol, "reason": action.reason, "exit_price": action.exit_price,
+        "exit_time": action.exit_time, "order_id": action.order_id, "why": action.why, "evidence": action.evidence})
 
 
 def _adopted_data(adopt: Adopt) -> dict:
