@@ -38,6 +38,8 @@ class PmctlGroup(TyperGroup):
             return super().invoke(ctx)
         except PmctlError as error:
             fail(error)
+        except OSError as error:
+            fail(PmctlError(_os_error(error)))
         except Exception as error:
             if type(error).__module__.startswith("psycopg"):
                 fail(_database_error(error))
@@ -72,6 +74,14 @@ def _database_error(error: Exception) -> DatabaseError:
     if isinstance(error, psycopg.OperationalError):
         return DatabaseError(f"database connection failed: {detail}")
     return DatabaseError(f"the database refused a statement ({type(error).__name__}): {detail}")
+
+
+def _os_error(error: OSError) -> str:
+    """A file pmctl was pointed at and cannot use (a metrics file in a missing directory, a name too long)."""
+    from pmctl.config import shown
+
+    where = f": {shown(str(error.filename))}" if error.filename else ""
+    return f"{error.strerror or _first_line(error)}{where}"
 
 
 def _first_line(error: Exception) -> str:
