@@ -275,6 +275,19 @@ class _Reader:
         return value.rstrip("/")
 
 
+def operator_problem(name: str) -> str | None:
+    """Why a name cannot be recorded as who ran pmctl, if it cannot: it goes into every event and every listing."""
+    if not 1 <= len(name) <= 64:
+        return "must be 1 to 64 characters"
+    if not name.isprintable():
+        return "must be printable text (no newline, tab or control character)"
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be UTF-8 text"
+    return None
+
+
 def shown(value: str) -> str:
     """A bad value as a message quotes it: a pasted blob of thousands of characters is cut, not echoed."""
     return repr(value if len(value) <= _SHOWN else value[:_SHOWN] + "…")

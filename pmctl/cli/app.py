@@ -8,7 +8,7 @@ from pmctl import __version__
 from pmctl.cli import demo, edit, history, logs, migrate, positions, reconcile
 from pmctl.cli.environment import Environment
 from pmctl.cli.group import PmctlGroup
-from pmctl.config import shown
+from pmctl.config import operator_problem, shown
 from pmctl.errors import UsageError
 from pmctl.sim.cli import sim_app
 
@@ -44,6 +44,8 @@ def root(
 ) -> None:
     if log_format not in ("text", "json"):
         raise UsageError(f"--log-format {shown(log_format)}: choose text or json")
+    if operator is not None and operator_problem(operator):
+        raise UsageError(f"--operator (or PMCTL_OPERATOR) {shown(operator)} {operator_problem(operator)}")
     logs.configure(log_format, -1 if quiet else verbose)
     ctx.obj = Environment(env_file=env_file, cli_operator=operator)
 

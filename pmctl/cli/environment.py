@@ -14,7 +14,7 @@ from pathlib import Path
 
 import typer
 
-from pmctl.config import Settings, load_settings, shown, unknown_variables
+from pmctl.config import Settings, load_settings, operator_problem, shown, unknown_variables
 from pmctl.errors import ConfigError
 
 
@@ -35,6 +35,9 @@ class Environment:
                 logging.getLogger("pmctl").warning(f"{key}{sources.get(key, '')} {warning}",
                                                    extra={"event": "unknown_setting"})
             self._file_operator = (variables.get("PMCTL_OPERATOR") or "").strip() or None
+            if self._file_operator is not None and operator_problem(self._file_operator):
+                raise ConfigError(f"PMCTL_OPERATOR={shown(self._file_operator)} "
+                                  f"{operator_problem(self._file_operator)}")
             self._settings = settings
         return self._settings
 

@@ -3,6 +3,7 @@
 
 import json
 from decimal import Decimal
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -73,12 +74,25 @@ def test_numeric_settings_out_of_range_are_exit_2_naming_variable_and_value(desk
     (["--env-file", "x" * 5000, "events"], "--env-file '" + "x" * 40 + "…': File name too long"),
     (["cleanup-phantoms", "--ids", "\u00b2", "--dry-run"], "--ids '\u00b2': want row ids separated by commas"),
     (["cleanup-phantoms", "--ids", "9" * 5000, "--dry-run"], "--ids '" + "9" * 40 + "…': want row ids"),
+    (["--operator", "\udcff", "check", "-a", "a"], "--operator (or PMCTL_OPERATOR) '\\udcff' must be printable text"),
+    (["--operator", "alice\nbob", "check", "-a", "a"], "--operator (or PMCTL_OPERATOR) 'alice\\nbob' must be printable"),
+    (["--operator", "x" * 65, "check", "-a", "a"], "must be 1 to 64 characters"),
 ])
 def test_odd_option_values_are_one_line_naming_the_value(desk, state, database_url, book, args, message):
     line = refused(desk(*args))
     assert line.startswith("pmctl: error: ") and message in line
     assert (fetch_rows(database_url), fetch_events(database_url)) == book
     assert state.account("a").orders == []
+
+
+def test_an_operator_name_in_the_env_file_that_cannot_be_recorded_is_refused(desk, book, database_url):
+    Path(".env").write_text("PMCTL_OPERATOR=alice\tbob\n")
+
+    line = refused(desk("check", "-a", "a"))
+
+    assert line == "pmctl: error: PMCTL_OPERATOR='alice\\tbob' must be printable text (no newline, tab or control " \
+                   "character)"
+    assert (fetch_rows(database_url), fetch_events(database_url)) == book
 
 
 def test_a_metrics_file_pmctl_cannot_write_is_exit_1_in_one_line(desk, tmp_path):
