@@ -9,7 +9,10 @@ from pmctl.store import schema
 def ensure_schema(conn: psycopg.Connection, owned: bool, dry_run: bool) -> None:
     """pmctl migrates its own embedded database; a configured server is migrated by an operator."""
     migrations = schema.available()
-    todo = schema.pending(migrations, schema.applied(conn))
+    ledger = schema.read_ledger(conn)
+    if ledger.at_old_name and not dry_run:
+        schema.carry_over(conn)
+    todo = schema.pending(migrations, ledger.applied)
     if not todo:
         return
     if owned and not dry_run:
