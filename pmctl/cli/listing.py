@@ -16,7 +16,8 @@ STATUS_TABLE = [
     Column("hours_to_expiration", "expiry h", "number"), Column("broker", "broker", "match"),
 ]
 STATUS_ALL = STATUS_TABLE[:6] + [
-    Column("strategy", "strategy"), Column("entry_price", "entry", "number"), Column("entry_time", "entered", "time"),
+    Column("strategy", "strategy"), Column("tracked_as", "tracked as"), Column("entry_price", "entry", "number"),
+    Column("entry_time", "entered", "time"),
     *STATUS_TABLE[7:13], Column("expiration_date", "expires"), Column("hours_to_expiration", "expiry h", "number"),
     Column("broker_quantity", "broker qty", "number"), Column("broker", "broker", "match"),
 ]
@@ -44,7 +45,8 @@ def status_rows(lines: list[Line]) -> list[dict]:
         {
             "id": line.row.id, "account": line.row.account_name, "symbol": line.row.symbol, "side": line.row.side,
             "quantity": line.row.quantity, "status": line.row.status, "strategy": line.row.strategy_type,
-            "entry_price": line.row.entry_price, "entry_time": line.row.entry_time, "current_price": line.price,
+            "tracked_as": line.row.tracked_as, "entry_price": line.row.entry_price, "entry_time": line.row.entry_time,
+            "current_price": line.price,
             "pnl_dollars": line.pnl_dollars, "pnl_percent": line.pnl_percent, "stop_loss": line.stop_loss,
             "take_profit": line.take_profit, "trailing_stop_price": line.trailing_stop_price,
             "expiration_date": line.row.expiration_date, "hours_to_expiration": line.hours_to_expiration,

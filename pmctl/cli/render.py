@@ -3,7 +3,7 @@
 import typer
 
 from pmctl.core.numbers import num
-from pmctl.core.plan import Adopt, Alert, ChangeQuantity, Close, Defer, MarkClosed, Plan, Refresh, Reopen
+from pmctl.core.plan import Adopt, Alert, ChangeQuantity, Close, Defer, FollowEntry, MarkClosed, Plan, Refresh, Reopen
 from pmctl.errors import AccountRefused, LockHeld
 
 
@@ -26,6 +26,8 @@ def describe(action) -> str:
     if isinstance(action, ChangeQuantity):
         return (f"change row {action.row_id} {action.symbol} quantity {num(action.old)} -> {num(action.new)} "
                 f"({action.why})")
+    if isinstance(action, FollowEntry):
+        return f"change row {action.row_id} {action.symbol} entry {num(action.old)} -> {num(action.new)} ({action.why})"
     if isinstance(action, Alert):
         where = f"row {action.row_id} " if action.row_id is not None else ""
         return f"ALERT {action.severity} {action.kind} on {where}{action.symbol}: {action.why}"

@@ -60,7 +60,11 @@ class Reopen:
 
 @dataclass(frozen=True)
 class Adopt:
-    """Start tracking a broker position that has no row."""
+    """Start tracking a broker position that has no row.
+
+    ``strategy_type`` is one of the desk's strategies, as its database requires;
+    ``tracked_as`` says adopted or quarantined, ``plan_source`` where the levels came from.
+    """
 
     symbol: str
     ticker: str
@@ -77,7 +81,9 @@ class Adopt:
     max_hold_minutes: int | None
     current_price: Decimal | None
     why: str
-    strategy_type: str = "adopted"
+    tracked_as: str
+    strategy_type: str
+    plan_source: str
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,23 @@ class ChangeQuantity:
     old: Decimal
     new: Decimal
     original: Decimal
+    why: str
+
+
+@dataclass(frozen=True)
+class FollowEntry:
+    """Make a row's entry price the broker's average entry (the position was added to).
+
+    ``stop_loss`` and ``take_profit`` are the row's levels afterwards: derived
+    again from the new entry where the policy derived them, the row's own otherwise.
+    """
+
+    row_id: int
+    symbol: str
+    old: Decimal
+    new: Decimal
+    stop_loss: Decimal | None
+    take_profit: Decimal | None
     why: str
 
 
@@ -118,10 +141,10 @@ class Alert:
 ALERT_KINDS = ("brackets_missing", "order_failed", "unexpected_short", "side_mismatch", "untracked", "needs_reconcile",
                "phantom_found", "expiring_soon")
 
-Action = Close | Defer | MarkClosed | Reopen | Adopt | ChangeQuantity | Refresh | Alert
+Action = Close | Defer | MarkClosed | Reopen | Adopt | ChangeQuantity | FollowEntry | Refresh | Alert
 
 #: Actions that change a position's state or send an order; a dry-run holding one exits 3.
-CHANGES = (Close, MarkClosed, Reopen, Adopt, ChangeQuantity)
+CHANGES = (Close, MarkClosed, Reopen, Adopt, ChangeQuantity, FollowEntry)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from pmctl.broker.types import Order
 from pmctl.core import closing
 from pmctl.core.numbers import num
 from pmctl.core.model import Row, Snapshot
-from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity, Close, Defer, MarkClosed, Plan, Refresh, Reopen
+from pmctl.core.plan import (Action, Adopt, Alert, ChangeQuantity, Close, Defer, FollowEntry, MarkClosed, Plan, Refresh,
+                              Reopen)
 from pmctl.store import positions as store
 from pmctl.store.positions import Event
 
@@ -62,23 +63,33 @@ class Applier:
 
     def _bookkeeping(self, plan: Plan) -> list[Outcome]:
         refreshes, adoptions, changes = plan.of(Refresh), plan.of(Adopt), plan.of(ChangeQuantity)
+        follows = plan.of(FollowEntry)
         with self.conn.transaction():
             store.refresh(self.conn, self.account, refreshes, self.now)
             adopted = store.adopt(self.conn, self.account, adoptions)
             store.change_quantities(self.conn, self.account, changes, self.now)
+            store.follow_entries(self.conn, self.account, follows, self.now)
             events = [
                 *(self._trailing_event(r) for r in refreshes if self._trailing_moved(r)),
                 *(Event(adopted[a.symbol], "adopted", _adopted_data(a)) for a in adoptions if a.symbol in adopted),
                 *(Event(c.row_id, "quantity_changed", {"symbol": c.symbol, "old": c.old, "new": c.new,
                                                         "original": c.original, "why": c.why}) for c in changes),
+                *(self._entry_event(f) for f in follows),
             ]
             store.insert_events(self.conn, self.account, events, self.actor, self.now)
         outcomes = [
             Outcome(a, f"adopted as row {adopted[a.symbol]}" if a.symbol in adopted else "already tracked by another run")
             for a in adoptions
         ]
-        outcomes.extend(Outcome(c, "changed") for c in changes)
+        outcomes.extend(Outcome(c, "changed") for c in (*changes, *follows))
         return outcomes
+
+    def _entry_event(self, follow: FollowEntry) -> Event:
+        row = self.rows[follow.row_id]
+        return Event(row.id, "entry_changed", {
+            "symbol": follow.symbol, "old": follow.old, "new": follow.new, "stop_loss": follow.stop_loss,
+            "previous_stop_loss": row.stop_loss, "take_profit": follow.take_profit,
+            "previous_take_profit": row.take_profit, "plan_source": row.plan_source, "why": follow.why})
 
     def _trailing_moved(self, refresh: Refresh) -> bool:
         row = self.rows[refresh.row_id]
@@ -200,4 +211,4 @@ def _closed_event(action: MarkClosed) -> Event:
 
 def _adopted_data(adopt: Adopt) -> dict:
     return {"symbol": adopt.symbol, "side": adopt.side, "quantity": adopt.quantity, "entry_price": adopt.entry_price,
-            "why": adopt.why}
+            "tracked_as": adopt.tracked_as, "why": adopt.why}

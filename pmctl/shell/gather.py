@@ -1,7 +1,10 @@
 """Reading one account's snapshot: broker first, then the database.
 
 The broker is read first so that a row the dispatcher inserts for a fresh fill
-a moment later is seen with its position rather than adopted twice.
+a moment later is seen with its position rather than adopted twice. The
+broker's fills are read only when the snapshot needs them (a row disagrees with
+its position, or reconcile settles rows the broker no longer holds): one
+request for the account, from the earliest time any row needs.
 """
 
 from dataclasses import replace
@@ -12,7 +15,7 @@ import psycopg
 
 from pmctl.broker.adapter import AlpacaBroker
 from pmctl.config import AccountConfig, Settings
-from pmctl.core import reconcile, rules
+from pmctl.core import reconcile, rules, sync
 from pmctl.core.model import CLOSING, Snapshot
 from pmctl.core.plan import ALERT_KINDS
 from pmctl.store import positions as store
@@ -51,8 +54,11 @@ def read_snapshot(
         recent_alerts=store.recent_alerts(conn, account.name, ALERT_KINDS, since),
         grace_seconds=settings.reconcile_grace_seconds,
     )
-    start = reconcile.evidence_since(snapshot) if evidence else None
-    if start is None:
+    gone = reconcile.evidence_since(snapshot) if evidence else None
+    starts = [start for start in (gone, sync.fills_needed_since(snapshot)) if start is not None]
+    if not starts:
         return snapshot
-    return replace(snapshot, fills=tuple(broker.fills_since(start)),
-                   option_events=tuple(broker.option_events_since(start - timedelta(days=1))))
+    snapshot = replace(snapshot, fills=tuple(broker.fills_since(min(starts))))
+    if gone is None:
+        return snapshot
+    return replace(snapshot, option_events=tuple(broker.option_events_since(gone - timedelta(days=1))))

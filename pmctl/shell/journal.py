@@ -2,13 +2,13 @@
 
 import logging
 
-from pmctl.core.plan import Adopt, Alert, ChangeQuantity, Close, Defer, MarkClosed, Reopen
+from pmctl.core.plan import Adopt, Alert, ChangeQuantity, Close, Defer, FollowEntry, MarkClosed, Reopen
 from pmctl.errors import LockHeld
 from pmctl.shell.apply import ALREADY_ALERTED
 
 log = logging.getLogger("pmctl")
-_EVENTS = {Adopt: "adopted", ChangeQuantity: "quantity_changed", MarkClosed: "closed", Reopen: "reopened",
-           Defer: "deferred"}
+_EVENTS = {Adopt: "adopted", ChangeQuantity: "quantity_changed", FollowEntry: "entry_changed", MarkClosed: "closed",
+           Reopen: "reopened", Defer: "deferred"}
 _SEVERITY = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR, "critical": logging.CRITICAL}
 
 

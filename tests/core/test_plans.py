@@ -96,13 +96,14 @@ def test_closes_wait_for_the_market():
 
 def test_sync_quarantines_a_short_stock_but_adopts_a_short_option_normally():
     adopt_short, alert, adopt_option = plan_sync(snapshot([], [position("ORCL", "-12"), position(CALL, "-2")]))
-    assert (adopt_short.symbol, adopt_short.strategy_type, adopt_short.stop_loss) == ("ORCL", "unexpected_short", None)
+    assert (adopt_short.symbol, adopt_short.tracked_as, adopt_short.stop_loss) == ("ORCL", "unexpected_short", None)
     assert isinstance(alert, Alert) and alert.kind == "unexpected_short"
-    assert (adopt_option.symbol, adopt_option.side, adopt_option.strategy_type) == (CALL, "short", "adopted")
+    assert (adopt_option.symbol, adopt_option.side, adopt_option.tracked_as) == (CALL, "short", "adopted")
+    assert {adopt_short.strategy_type, adopt_option.strategy_type} == {"swing_trade"}
 
 
 def test_a_quarantined_short_is_never_closed_by_a_rule():
-    quarantined = row(symbol="ORCL", side="short", strategy_type="unexpected_short", stop_loss=Decimal(1))
+    quarantined = row(symbol="ORCL", side="short", tracked_as="unexpected_short", stop_loss=Decimal(1))
     plan = plan_check(snapshot([quarantined], [position("ORCL", "-10", price="150")]))
     assert plan.of(Close) == []
     assert [a.kind for a in plan.of(Alert)] == ["unexpected_short"]

@@ -172,7 +172,8 @@ def test_an_unexpected_short_is_tracked_alerted_once_per_cooldown_and_never_cove
         assert result.exit_code == 0
         assert "ALERT critical unexpected_short" in result.stdout
     [row] = fetch_rows(database_url)
-    assert (row["symbol"], row["side"], row["strategy_type"], row["status"]) == ("ORCL", "short", "unexpected_short", "open")
+    assert (row["symbol"], row["side"], row["tracked_as"], row["status"]) == ("ORCL", "short", "unexpected_short", "open")
+    assert row["strategy_type"] == "swing_trade"
     assert row["stop_loss"] is None
     assert [e["event_type"] for e in fetch_events(database_url)] == ["adopted", "unexpected_short"]
     assert orders_sent(state) == []
