@@ -231,3 +231,30 @@ def test_two_migrates_started_together_on_an_existing_database_agree(build, pmct
     with psycopg.connect(database_url) as conn:
         versions = [v for (v,) in conn.execute("SELECT version FROM pmctl_schema_migrations ORDER BY version")]
     assert versions == [m.version for m in schema.available()]
+
+
+def test_rows_an_earlier_pmctl_adopted_or_quarantined_keep_working(pmctl, database_url, desk_env, state):
+    build_earlier_pmctl_install(database_url)
+    with psycopg.connect(database_url) as conn:
+        for symbol, side, qty, strategy, stop in (("ORCL", "short", 12, "unexpected_short", None),
+                                                  ("META", "long", 15, "adopted", Decimal(690))):
+            conn.execute(
+                "INSERT INTO active_positions (account_name, ticker, instrument_type, strategy_type, side, quantity, "
+                "entry_price, entry_time, stop_loss) VALUES ('a', %s, 'STOCK', %s, %s, %s, 100, now(), %s)",
+                (symbol, strategy, side, qty, stop))
+    state.set_position("a", "ORCL", Decimal(-12), Decimal(100))
+    state.set_price("ORCL", Decimal(300))
+    state.set_position("a", "META", Decimal(15), Decimal(100))
+    state.set_price("META", Decimal(710))
+
+    assert pmctl("migrate").exit_code == 0
+    result = pmctl("check", "--account", "a", env=desk_env)
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "ALERT critical unexpected_short on row" in result.stdout
+    assert state.account("a").orders == []
+    with psycopg.connect(database_url) as conn:
+        rows = dict(conn.execute(
+            "SELECT symbol, (strategy_type, tracked_as, plan_source, status) FROM active_positions").fetchall())
+    assert rows == {"ORCL": ("unexpected_short", "unexpected_short", None, "open"),
+                    "META": ("adopted", "adopted", None, "open")}

@@ -159,3 +159,19 @@ def test_a_steady_cycle_reads_no_fills_and_a_drifted_one_reads_them_once(desk, s
     assert desk("check", "--account", "a").exit_code == 0
     assert len([r for r in state.requests if "activities" in r.path]) == 1
     assert {row["entry_price"] for row in fetch_rows(database_url)} == {Decimal("51.0000")}
+
+
+def test_levels_an_operator_edited_stay_when_the_entry_follows(desk, state, database_url):
+    state.set_position("a", "SPY", Decimal(50), Decimal(400))
+    state.set_price("SPY", Decimal(399))
+    assert desk("check", "--account", "a", env=STOP_2_PERCENT).exit_code == 0
+    [adopted] = fetch_rows(database_url)
+    edited = desk("edit", str(adopted["id"]), "--stop-loss", "360", "--take-profit", "450")
+    assert edited.exit_code == 0, edited.stderr
+    buy_by_hand(state, "SPY", "50", "370")
+
+    assert desk("check", "--account", "a", env=STOP_2_PERCENT).exit_code == 0
+
+    [row] = fetch_rows(database_url)
+    assert (row["entry_price"], row["stop_loss"], row["take_profit"], row["plan_source"]) == (
+        Decimal("385.0000"), Decimal("360.0000"), Decimal("450.0000"), "operator")
