@@ -19,13 +19,15 @@ QUARANTINE = "unexpected_short"
 POLICY = "policy"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     """One open or closing position as the database records it. Times are UTC.
 
     ``strategy_type`` and ``side`` hold the desk's values; ``tracked_as`` is
     pmctl's own word on the row (None: the desk's tools wrote it) and
     ``plan_source`` says where its stop and target came from (None: explicit).
+    Slots: a cycle holds thousands, and past 30 attributes an instance
+    dictionary no longer shares its keys (four times the memory).
     """
 
     id: int

@@ -13,7 +13,6 @@ from uuid import UUID
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import dict_row
 
 from pmctl.core.model import POLICY, Row
 from pmctl.core.plan import Adopt, ChangeQuantity, FollowEntry, MarkClosed, Refresh, Reopen
@@ -35,12 +34,22 @@ class Event:
 
 def live_rows(conn: psycopg.Connection, account: str) -> tuple[Row, ...]:
     """The account's open and closing rows, oldest first."""
-    cursor = conn.cursor(row_factory=dict_row).execute(
+    cursor = conn.cursor(row_factory=_rows).execute(
         f"SELECT {ROW_COLUMNS} FROM active_positions "
         "WHERE account_name = %s AND status IN ('open', 'closing') ORDER BY id",
         (account,),
     )
-    return tuple(row_from(record) for record in cursor.fetchall())
+    return tuple(cursor.fetchall())
+
+
+def _rows(cursor: psycopg.Cursor):
+    """A psycopg row factory: each record becomes a Row as it is read (a cycle reads thousands)."""
+    names = [column.name for column in cursor.description or ()]
+
+    def make(values) -> Row:
+        return row_from(dict(zip(names, values)))
+
+    return make
 
 
 def row_from(record: dict) -> Row:
@@ -247,10 +256,9 @@ def advance_ids(conn: psycopg.Connection) -> None:
 
 
 def row_by_id(conn: psycopg.Connection, account: str, row_id: int) -> Row | None:
-    record = conn.cursor(row_factory=dict_row).execute(
+    return conn.cursor(row_factory=_rows).execute(
         f"SELECT {ROW_COLUMNS} FROM active_positions WHERE id = %s AND account_name = %s", (row_id, account)
     ).fetchone()
-    return row_from(record) if record else None
 
 
 def set_exit_parameters(conn: psycopg.Connection, account: str, row_id: int, values: dict) -> bool:
