@@ -54,13 +54,22 @@ def status_rows(lines: list[Line]) -> list[dict]:
     ]
 
 
-def status_summary(rows: list[dict]) -> str:
+def status_summary(rows: list[dict], unconfirmed: dict[str, str] | None = None) -> str:
+    """``unconfirmed``: accounts whose broker could not be read, and why; their rows are the database's alone."""
+    unconfirmed = unconfirmed or {}
     total = sum((row["pnl_dollars"] for row in rows if row["pnl_dollars"] is not None), Decimal(0))
-    disagree = sum(1 for row in rows if row["broker"] not in ("agrees", "not asked"))
-    agreement = f"{disagree} disagree with the broker" if disagree else "all agree with the broker"
-    if all(row["broker"] == "not asked" for row in rows):
-        agreement = "broker not asked"
-    return f"{len(rows)} open position(s), unrealized P&L {num(total)}, {agreement}"
+    text = f"{len(rows)} open position(s), unrealized P&L {num(total)}"
+    confirmed = [row for row in rows if row["account"] not in unconfirmed]
+    if confirmed or not unconfirmed:
+        disagree = sum(1 for row in confirmed if row["broker"] not in ("agrees", "not asked"))
+        agreement = f"{disagree} disagree with the broker" if disagree else "all agree with the broker"
+        if all(row["broker"] == "not asked" for row in confirmed):
+            agreement = "broker not asked"
+        text += f", {agreement}"
+    for name, why in unconfirmed.items():
+        mine = sum(1 for row in rows if row["account"] == name)
+        text += f"; account {name}: NOT confirmed by the broker ({why}): its {mine} row(s) are the database's view"
+    return text
 
 
 def event_rows(records: list[tuple]) -> list[dict]:
