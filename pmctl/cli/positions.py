@@ -1,7 +1,7 @@
 """``sync``, ``check``, ``close`` and ``status``: one core, driven from the command line."""
 
 import sys
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 import typer
@@ -235,14 +235,13 @@ def _progress_message(settings, account: str | None) -> str:
 
 
 def _quantity(text: str | None) -> Decimal | None:
+    from pmctl.cli import values
+
     if text is None:
         return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise UsageError(f"--qty {text!r} is not a number") from None
-    if not value.is_finite() or value <= 0:
-        raise UsageError(f"--qty {text!r} must be a positive number")
+    value = values.amount("--qty", text)
+    if value <= 0:
+        raise UsageError(f"--qty {values.typed(text)} must be a positive number")
     return value
 
 

@@ -89,16 +89,17 @@ def verify_accounts(conn: psycopg.Connection, settings: Settings, brokers: dict,
     return Identity(reported, expected, bound, identity.refusals(reported, expected, bound), unanswered)
 
 
-def checked_broker(conn: psycopg.Connection, settings: Settings, account: str):
+def checked_broker(conn: psycopg.Connection, settings: Settings, account: str, bind: bool):
     """One account's broker for a command that writes without a cycle (``edit``): the same check of whose keys it
-    holds as every run, its first binding recorded; raises the account's refusal or broker failure."""
+    holds as every run, and (``bind``) its first binding recorded; raises the account's refusal or broker failure."""
     brokers = brokers_for(settings)
     with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_ACCOUNTS, len(brokers))) as pool:
         who = verify_accounts(conn, settings, brokers, pool)
     error = who.error_for(account)
     if error is not None:
         raise error
-    bind_first_time(conn, account, who)
+    if bind:
+        bind_first_time(conn, account, who)
     return brokers[account]
 
 
