@@ -96,10 +96,22 @@ def report_extra(report: Report) -> dict:
     return {
         "date": report.day.isoformat(), "accounts": list(report.accounts), "opened": report.opened,
         "closed": report.closed, "realized_pnl": f"{report.realized:f}", "closed_exit_unknown": report.unknown_exit,
-        "wins": report.wins, "losses": report.losses,
+        "wins": report.wins, "losses": report.losses, "break_even": report.break_even,
         "win_rate_percent": None if report.win_rate is None else f"{report.win_rate:f}",
         "average_hold_minutes": None if hold is None else f"{Decimal(hold.total_seconds() / 60):.1f}",
     }
+
+
+def report_totals(report: Report) -> dict:
+    """The summary as name/value pairs for a format without room for a sentence (csv's second section)."""
+    return {**report_extra(report), "accounts": " ".join(report.accounts)}
+
+
+def _win_rate(report: Report) -> str:
+    even = f"{report.break_even} break-even, not counted" if report.break_even else ""
+    if report.win_rate is None:
+        return f"win rate n/a ({even})" if even else "win rate n/a"
+    return f"win rate {report.win_rate}% ({report.wins} won, {report.losses} lost{', ' + even if even else ''})"
 
 
 def report_summary(report: Report) -> str:
@@ -108,8 +120,7 @@ def report_summary(report: Report) -> str:
         f"{report.day}: {report.opened} opened, {report.closed} closed",
         f"realized P&L {num(report.realized)}" + (f" ({report.unknown_exit} closed with exit price unknown, "
                                                   "not counted)" if report.unknown_exit else ""),
-        f"win rate {report.win_rate}% ({report.wins} won, {report.losses} lost)" if report.win_rate is not None
-        else "win rate n/a",
+        _win_rate(report),
         f"average hold {int(hold.total_seconds() // 60)} min" if hold is not None else "average hold n/a",
     ]
     return "; ".join(parts)
