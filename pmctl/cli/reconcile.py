@@ -103,10 +103,10 @@ def _reconcile_run(ctx, account, dry_run, as_json, decide, wait, rounds, quiet=F
                               wait=wait):
                 applied[result.account] = applied.get(result.account, []) + result.outcomes
         after = run(settings, env.database_url, account, decide_into, True, env.operator, evidence=True)
-        code = max(code, exit_code(after, False))
         if any(r.plan is not None and r.plan.has_changes for r in after):
             code = max(code, ExitCode.FAILURE)
         results = _with_outcomes(after, applied)
+        code = max(code, exit_code(results, False))
     _render(results, findings, dry_run, as_json, left)
     finish(env, results, dry_run)
     exit_with(code)
