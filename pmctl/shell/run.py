@@ -111,9 +111,19 @@ def _account_number(broker) -> str | BrokerError:
 
 
 def bind_first_time(conn: psycopg.Connection, account: str, who: Identity) -> None:
-    """Record an account's first binding, just before its first change; a rival binding made meanwhile refuses it."""
+    """Record an account's first binding, just before its first change; a rival binding made meanwhile refuses it.
+
+    An unbound name that could not answer might hold the very keys this one reports (seed 05, the first time):
+    unless the configured account number vouches for the keys, the first binding waits for every unbound name.
+    """
     if account in who.bound:
         return
+    silent = sorted(name for name in who.unanswered if name not in who.bound and name != account)
+    if silent and not who.expected.get(account):
+        raise AccountRefused(
+            f"account {account!r} is not bound to a broker account yet, and {', '.join(map(repr, silent))} could not "
+            "say whose keys it holds: the first binding waits until every account answers "
+            f"(or set PMCTL_{account.upper()}_ACCOUNT_NUMBER)")
     account_store.bind(conn, account, who.reported[account])
     refused = identity.refusals(who.reported, who.expected, account_store.bindings(conn))
     if account in refused:

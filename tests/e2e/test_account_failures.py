@@ -4,6 +4,7 @@ cycled, the failed one is reported on its own line, exit 1, and the metrics file
 import json
 from decimal import Decimal
 
+import psycopg
 import pytest
 
 from helpers import fetch_rows, insert_row
@@ -64,6 +65,7 @@ def _detail(stderr: str, message: str) -> str:
 @pytest.mark.parametrize("how", sorted(BROKEN))
 def test_sync_and_reconcile_carry_on_for_the_healthy_account(desk, state, database_url, two_books, how):
     env, message, _ = BROKEN[how]
+    assert desk("sync").exit_code == 0
     state.set_position("a", "META", Decimal("15"), Decimal("705"))
     state.set_price("META", Decimal("710"))
     synced = desk("sync", env=env)
@@ -130,3 +132,19 @@ def test_a_close_that_partly_filled_and_was_cancelled_is_an_error_and_exit_1(des
     [reopened] = fetch_rows(database_url, f"id = {row}")
     assert (reopened["status"], reopened["quantity"]) == ("open", Decimal("6.0000"))
     assert desk("check", "-a", "a").exit_code == 0
+
+
+def test_no_first_binding_while_an_unbound_account_cannot_answer(desk, state, database_url, keys):
+    """b holds a's keys and a's broker is unreachable on the very first run: b must not bind to a's account."""
+    state.set_position("a", "SPY", Decimal("20"), Decimal("690"))
+    crossed = {"PMCTL_A_BASE_URL": "http://127.0.0.1:1", "PMCTL_B_API_KEY": keys["a"][0],
+               "PMCTL_B_SECRET_KEY": keys["a"][1]}
+    result = desk("check", env=crossed)
+    assert result.exit_code == 1
+    assert "pmctl: error: [b] refused: account 'b' is not bound to a broker account yet, and 'a' could not say" \
+        in result.stderr
+    assert fetch_rows(database_url) == [] and state.account("a").orders == []
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM broker_accounts").fetchone()[0] == 0
+    vouched = desk("check", "-a", "b", env={**crossed, "PMCTL_B_ACCOUNT_NUMBER": "PA-B"})
+    assert vouched.exit_code == 1 and "PMCTL_B_ACCOUNT_NUMBER says PA-B" in vouched.stderr
