@@ -177,6 +177,9 @@ class SimApp:
             auth_error = e
         status = 0
         try:
+            hook = self.state.take_hook(request.method, request.path)
+            if hook is not None:
+                hook.action()
             fault = self.state.take_fault(request.method, request.path)
             if fault and fault.kind == "error":
                 response = _fault_response(fault, 500)
