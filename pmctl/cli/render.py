@@ -9,10 +9,11 @@ from pmctl.core.plan import Adopt, Alert, ChangeQuantity, Close, Defer, MarkClos
 def describe(action) -> str:
     """An action as a sentence that reads after "would" (dry run) or before its outcome (real run)."""
     if isinstance(action, Close):
-        intent = f" ({action.position_intent})" if action.position_intent else ""
+        sent = (f"({action.position_intent}) as {action.client_order_id}" if action.position_intent
+                else f"via {action.route}, claimed as {action.client_order_id}")
         cancels = f", cancelling {len(action.cancel_order_ids)} own order(s) first" if action.cancel_order_ids else ""
         return (f"close row {action.row_id} for {action.reason}: {action.side} {num(action.qty)} "
-                f"{action.symbol}{intent} as {action.client_order_id}{cancels} ({action.why})")
+                f"{action.symbol} {sent}{cancels} ({action.why})")
     if isinstance(action, Defer):
         return f"hold row {action.row_id} {action.symbol}: {action.reason} due, {action.why}"
     if isinstance(action, MarkClosed):
