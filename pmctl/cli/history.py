@@ -63,7 +63,8 @@ def report(
         closed = history.closed_between(conn, names, start, end)
     result = daily_report(chosen, tuple(names), opened, closed)
     output.render(listing.REPORT_REASONS, listing.report_rows(result), fmt, title=f"closes by reason, {chosen}",
-                  summary=listing.report_summary(result), json_key="by_reason", extra=listing.report_extra(result))
+                  summary=listing.report_summary(result), json_key="by_reason", extra=listing.report_extra(result),
+                  totals=listing.report_totals(result))
     if fmt == "table" and result.by_reason:
         output.bar_chart({line.reason: line.realized for line in result.by_reason})
 

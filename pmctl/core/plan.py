@@ -8,10 +8,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from pmctl.core.numbers import num
+
 
 @dataclass(frozen=True)
 class Close:
-    """Send a reducing market order for a row's position (after cancelling pmctl's own orders on it)."""
+    """Send a reducing market order for a row's position (after cancelling pmctl's own orders on it).
+
+    ``client_order_id`` is the claim recorded on the row; only an order with an
+    intent (an option's) carries it to the broker (``CloseRequest``).
+    """
 
     row_id: int
     symbol: str
@@ -22,6 +28,13 @@ class Close:
     position_intent: str | None
     cancel_order_ids: tuple[str, ...]
     why: str
+
+    @property
+    def route(self) -> str:
+        """How the close reaches the broker, as an operator would look it up in Alpaca's API reference."""
+        if self.position_intent:
+            return "POST /v2/orders"
+        return f"DELETE /v2/positions/{self.symbol}?qty={num(self.qty)}"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 from pmctl.core.plan import Adopt, Close, MarkClosed
+from pmctl.shell.run import failed
 
 _SAMPLE = re.compile(r'^(?P<name>[a-z_]+)\{(?P<labels>[^}]*)\} (?P<value>\S+)$')
 _HELP = {
@@ -41,7 +42,7 @@ def render(previous: dict[tuple[str, str], float], results: list, now_epoch: flo
         if result.skipped is not None:
             continue
         account = f'account="{result.account}"'
-        ok = result.error is None and all(o.ok for o in result.outcomes)
+        ok = result.error is None and not any(failed(o) for o in result.outcomes)
         samples[("pmctl_cycle_duration_seconds", account)] = round(result.duration, 3)
         samples[("pmctl_cycle_success", account)] = 1 if ok else 0
         if ok:
@@ -52,9 +53,9 @@ def render(previous: dict[tuple[str, str], float], results: list, now_epoch: flo
         for reason, count in exits.items():
             key = ("pmctl_exits_total", f'{account},reason="{reason}"')
             samples[key] = samples.get(key, 0) + count
-        failed = sum(1 for o in result.outcomes if isinstance(o.action, Close) and not o.ok)
+        refused = sum(1 for o in result.outcomes if isinstance(o.action, Close) and not o.ok)
         key = ("pmctl_orders_failed_total", account)
-        samples[key] = samples.get(key, 0) + failed
+        samples[key] = samples.get(key, 0) + refused
     return _text(samples)
 
 

@@ -1,7 +1,7 @@
 """HTTP face of the simulator: Alpaca's trading and market-data paths plus the /_sim control API.
 
-Broker paths go through the global latency, fault injection, auth and the request log;
-/_sim paths skip all four so a test can always steer the world it is breaking.
+Broker paths go through the global latency, hooks, fault injection, auth and the request log;
+/_sim paths skip all of these so a test can always steer the world it is breaking.
 """
 
 import json
@@ -177,6 +177,9 @@ class SimApp:
             auth_error = e
         status = 0
         try:
+            hook = self.state.take_hook(request.method, request.path)
+            if hook is not None:
+                hook.action()
             fault = self.state.take_fault(request.method, request.path)
             if fault and fault.kind == "error":
                 response = _fault_response(fault, 500)

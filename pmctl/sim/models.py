@@ -2,6 +2,7 @@
 
 import functools
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -144,3 +145,13 @@ class Fault:
     status: int | None = None
     seconds: float | None = None
     message: str | None = None
+
+
+@dataclass
+class Hook:
+    """Runs ``action`` before each of the next `remaining` requests whose path matches the glob `path`."""
+
+    path: str
+    action: Callable[[], object]
+    remaining: int
+    method: str | None = None

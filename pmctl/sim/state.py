@@ -4,7 +4,6 @@ The HTTP layer and the control API both call these methods, so a test that sets 
 price in Python and a client that reads it over HTTP see the same world.
 """
 
-import fnmatch
 import itertools
 import threading
 import uuid
@@ -15,10 +14,8 @@ from pmctl.sim.clock import NEW_YORK, Calendar, SimClock, iso, utc
 from pmctl.sim.models import (
     Account,
     Activity,
-    Fault,
     Order,
     Position,
-    RequestRecord,
     SimError,
     forbidden,
     fmt,
@@ -28,11 +25,11 @@ from pmctl.sim.models import (
 )
 from pmctl import occ
 from pmctl.core.numbers import finite_decimal
+from pmctl.sim.interference import Interference
 from pmctl.sim.render import account_json, order_json, position_json
 
 ORDER_TYPES = ("market", "limit", "stop", "stop_limit", "trailing_stop")
 TIMES_IN_FORCE = ("day", "gtc", "opg", "cls", "ioc", "fok")
-FAULT_KINDS = ("error", "latency", "hang", "lost_answer", "slow_answer")
 _PRICE_STEP = Decimal("0.000001")
 
 
@@ -48,16 +45,12 @@ def _activity_id(at: datetime) -> str:
     return f"{at.strftime('%Y%m%d%H%M%S%f')[:17]}::{uuid.uuid4()}"
 
 
-class SimState:
+class SimState(Interference):
     def __init__(self, clock: SimClock | None = None):
-        self.lock = threading.RLock()
+        super().__init__(threading.RLock())
         self.clock = clock or SimClock(Calendar())
         self.accounts: dict[str, Account] = {}
         self.prices: dict[str, Decimal] = {}
-        self.faults: list[Fault] = []
-        self.latency = 0.0
-        self.requests: list[RequestRecord] = []
-        self.stopping = threading.Event()
         self._seq = itertools.count()
 
     # ----------------------------------------------------------- accounts
@@ -98,8 +91,8 @@ class SimState:
         if problem:
             raise unprocessable(problem)
         price = _decimal(price, "price")
-        if price <= 0:
-            raise unprocessable(f"price for {symbol} must be positive, got {price}")
+        if price < 0:
+            raise unprocessable(f"price for {symbol} must not be negative, got {price}")
         with self.lock:
             self.prices[symbol] = price
             self._match_all()
@@ -202,9 +195,8 @@ class SimState:
                 raise unprocessable(f"order_class {order_class} is not supported by the simulator")
             reducing = (side == "sell" and held_qty > 0) or (side == "buy" and held_qty < 0)
             if reducing:
-                held_by_orders = self._held(account, symbol, side)
-                available = abs(held_qty) - held_by_orders
-                if held_by_orders > 0 and qty > available:
+                available = abs(held_qty) - self._held(account, symbol, side)
+                if qty > available:
                     raise _insufficient(qty, available)
 
         now = self.clock.now()
@@ -423,6 +415,11 @@ class SimState:
 
     def close_position(self, account_name: str, symbol_or_asset_id: str,
                        qty: Decimal | None = None, percentage: Decimal | None = None) -> Order:
+        """DELETE /v2/positions/{symbol}: a reducing market order that cannot pass flat.
+
+        No position is a 404; more than is held (less what open reducing orders hold)
+        is the same 403 as any reducing order; qty and percentage together are a 422.
+        """
         with self.lock:
             position = self.get_position(account_name, symbol_or_asset_id)
             amount = self._closing_qty(position, qty, percentage)
@@ -430,6 +427,8 @@ class SimState:
                                      "sell" if position.qty > 0 else "buy")
 
     def _closing_qty(self, position: Position, qty, percentage) -> Decimal:
+        if qty is not None and percentage is not None:
+            raise unprocessable("only one of qty or percentage may be given")
         if qty is not None:
             amount = _decimal(qty, "qty")
         elif percentage is not None:
@@ -545,52 +544,6 @@ class SimState:
                 raise unprocessable(f"invalid page_token: {page_token!r}")
             items = items[ids.index(page_token) + 1:]
         return [{"id": a.id, **a.body} for a in items[:max(1, min(page_size, 100))]]
-
-    # ------------------------------------------------------------- faults
-
-    def inject_fault(self, path_pattern: str, kind: str, count: int = 1,
-                     method: str | None = None, status: int | None = None,
-                     seconds: float | None = None, message: str | None = None) -> Fault:
-        """Applies to the next `count` requests whose path matches the glob `path_pattern`."""
-        if kind not in FAULT_KINDS:
-            raise unprocessable(f"fault kind must be one of {', '.join(FAULT_KINDS)}, got {kind!r}")
-        if count < 1:
-            raise unprocessable("fault count must be >= 1")
-        fault = Fault(path_pattern, kind, count, method.upper() if method else None,
-                      status, seconds, message)
-        with self.lock:
-            self.faults.append(fault)
-        return fault
-
-    def take_fault(self, method: str, path: str) -> Fault | None:
-        with self.lock:
-            for fault in self.faults:
-                if (fault.method in (None, method.upper())
-                        and fnmatch.fnmatchcase(path, fault.path)):
-                    fault.remaining -= 1
-                    if fault.remaining == 0:
-                        self.faults.remove(fault)
-                    return fault
-        return None
-
-    def clear_faults(self) -> None:
-        with self.lock:
-            self.faults.clear()
-
-    def set_latency(self, seconds: float) -> None:
-        if seconds < 0:
-            raise unprocessable("latency must be >= 0")
-        self.latency = seconds
-
-    # -------------------------------------------------------- request log
-
-    def log_request(self, method: str, path: str, account: str | None, status: int) -> None:
-        with self.lock:
-            self.requests.append(RequestRecord(self.clock.now(), method, path, account, status))
-
-    def reset_requests(self) -> None:
-        with self.lock:
-            self.requests.clear()
 
     # ------------------------------------------------------------ reports
 
