@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from pmctl.errors import ConfigError
 from pmctl.secret import Secret
 from pmctl.alerts.model import AlertSettings
+from pmctl.alerts.services import parse_urls
 
 PAPER_TRADING_URL = "https://paper-api.alpaca.markets"
 LIVE_TRADING_URL = "https://api.alpaca.markets"
@@ -128,6 +129,7 @@ def _alerts(reader: "_Reader") -> AlertSettings:
         email_to=recipients,
         email_from=sender,
         webhook_url=reader.url("PMCTL_ALERT_WEBHOOK_URL"),
+        apprise_urls=parse_urls("PMCTL_ALERT_APPRISE_URLS", reader.text("PMCTL_ALERT_APPRISE_URLS")),
         timeout=float(reader.decimal("PMCTL_ALERT_TIMEOUT", default=Decimal("10"))),
     )
 
