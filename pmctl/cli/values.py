@@ -18,9 +18,10 @@ SHOWN = 24
 
 
 def typed(text: str) -> str:
-    """The value as typed, quoted, cut to a readable length."""
-    text = text.strip()
-    return repr(text if len(text) <= SHOWN else text[:SHOWN - 4] + "…")
+    """The value as typed, quoted, cut to a readable length after quoting: an escape such as ``\\U000107bb``
+    is ten characters for one typed, so cutting the text first could still give a line of hundreds."""
+    quoted = repr(text.strip())
+    return quoted if len(quoted) <= SHOWN else quoted[:SHOWN - 3] + "…" + quoted[-1]
 
 
 def number(flag: str, text: str) -> Decimal:
