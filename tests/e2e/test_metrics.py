@@ -57,7 +57,7 @@ def test_counters_exist_from_the_first_cycle_and_carry_over_from_run_to_run(desk
     assert exits(read(metrics), "a", "stop_loss") == 1
 
     stop_hit(state, database_url, "QCOM")
-    state.inject_fault("/v2/orders", "error", method="POST", status=403, message="insufficient qty available")
+    state.inject_fault("/v2/positions/QCOM", "error", method="DELETE", status=403, message="insufficient qty available")
     assert desk("check", "-a", "a", "--metrics-file", str(metrics)).exit_code == 1
     third = read(metrics)
     assert exits(third, "a", "stop_loss") == 1 and failed_orders(third, "a") == 1
