@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from pmctl import occ
+from pmctl.core.numbers import finite_decimal
 
 OPEN_STATUSES = frozenset({"new", "accepted", "partially_filled", "pending_new"})
 _ASSET_NAMESPACE = uuid.UUID("6f1c2b7e-4a6d-4c1e-9a53-0d2f5b1f7a10")
@@ -35,14 +35,18 @@ def unprocessable(message: str) -> SimError:
     return SimError(422, 42210000, message)
 
 
+def number(value, what: str) -> Decimal:
+    """A finite Decimal from a request's field, or the 422 Alpaca gives for a malformed one."""
+    try:
+        return finite_decimal(value)
+    except ValueError:
+        raise unprocessable(f"invalid {what}: {value!r}") from None
+
+
 @functools.cache
 def asset_id(symbol: str) -> uuid.UUID:
     """Stable per symbol and shared by all accounts, as Alpaca's asset ids are (cached: asked per position)."""
     return uuid.uuid5(_ASSET_NAMESPACE, symbol)
-
-
-def multiplier(symbol: str) -> int:
-    return 100 if occ.is_option(symbol) else 1
 
 
 def fmt(value: Decimal) -> str:

@@ -3,9 +3,9 @@
 from datetime import date, timedelta
 from decimal import Decimal
 
-from pmctl.sim.clock import Session, iso
-from pmctl.sim.models import Account, Order, Position, asset_id, fmt, multiplier
 from pmctl import occ
+from pmctl.sim.clock import Session, iso
+from pmctl.sim.models import Account, Order, Position, asset_id, fmt
 
 
 def _opt(value: Decimal | None) -> str | None:
@@ -57,7 +57,7 @@ def order_json(order: Order) -> dict:
 
 def position_values(position: Position, price: Decimal | None) -> dict[str, Decimal]:
     current = position.avg_entry_price if price is None else price
-    m = multiplier(position.symbol)
+    m = occ.multiplier(position.symbol)
     market_value = position.qty * current * m
     cost_basis = position.qty * position.avg_entry_price * m
     return {"current_price": current, "market_value": market_value, "cost_basis": cost_basis}

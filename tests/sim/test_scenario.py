@@ -7,7 +7,7 @@ import pytest
 from alpaca.trading.client import TradingClient
 from typer.testing import CliRunner
 
-from pmctl.sim.cli import sim_app
+from pmctl.cli.sim import sim_app
 from pmctl.sim.scenario import ScenarioError, load_scenario, read_scenario
 from pmctl.sim.server import SimServer
 
@@ -100,7 +100,7 @@ def test_cli_serve_runs_the_incident_until_interrupted():
     import requests
 
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from pmctl.sim.cli import sim_app; sim_app()",
+        [sys.executable, "-c", "from pmctl.cli.sim import sim_app; sim_app()",
          "serve", "--scenario", "incident", "--port", "0"],
         stderr=subprocess.PIPE, text=True)
     try:
