@@ -117,7 +117,7 @@ class Orders:
         else:
             inferred = "sell_to_close" if held_qty > 0 else "sell_to_open"
         if position_intent and position_intent != inferred:
-            raise forbidden(
+            raise unprocessable(
                 f"position intent mismatch, inferred: {inferred}, specified: {position_intent}")
         if inferred == "sell_to_open":
             raise forbidden("account not eligible to trade uncovered option contracts")
