@@ -99,7 +99,8 @@ class SimApp(BrokerRoutes, DataRoutes, ControlRoutes):
             status = response.status_code
             return response
         finally:
-            self.state.log_request(request.method, request.path, account_name, status)
+            self.state.log_request(request.method, request.path, account_name, status,
+                                   request.args.get("feed"))
 
     def _dispatch(self, request: Request, account: str | None) -> Response:
         try:

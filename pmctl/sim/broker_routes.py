@@ -18,6 +18,7 @@ BROKER_RULES = [
     ("DELETE", "/v2/orders", "cancel_orders"),
     ("GET", "/v2/orders:by_client_order_id", "order_by_client_id"),
     ("GET", "/v2/orders/<order_id>", "order"),
+    ("PATCH", "/v2/orders/<order_id>", "replace_order"),
     ("DELETE", "/v2/orders/<order_id>", "cancel_order"),
     ("GET", "/v2/account/activities", "activities"),
     ("GET", "/v2/account/activities/<activity_type>", "activities"),
@@ -98,6 +99,14 @@ class BrokerRoutes:
 
     def order(self, request, account, order_id):
         return respond(order_json(self.state.get_order(account, order_id)))
+
+    def replace_order(self, request, account, order_id):
+        body = json_body(request)
+        order = self.state.replace_order(
+            account, order_id, qty=body.get("qty"), time_in_force=body.get("time_in_force"),
+            limit_price=body.get("limit_price"), stop_price=body.get("stop_price"),
+            trail=body.get("trail"), client_order_id=body.get("client_order_id"))
+        return respond(order_json(order))
 
     def cancel_order(self, request, account, order_id):
         self.state.cancel_order(account, order_id)

@@ -4,12 +4,14 @@ from werkzeug.wrappers import Response
 
 from pmctl.sim.clock import iso
 from pmctl.sim.models import fmt, unprocessable
-from pmctl.sim.render import order_json
+from pmctl.sim.render import order_json, quote_json
 from pmctl.sim.wire import day, integer, json_body, moment, respond
 
 CONTROL_RULES = [
     ("GET", "/_sim/state", "sim_state"),
     ("POST", "/_sim/prices", "sim_prices"),
+    ("POST", "/_sim/quotes", "sim_quotes"),
+    ("POST", "/_sim/ticks", "sim_ticks"),
     ("POST", "/_sim/market/open", "sim_open"),
     ("POST", "/_sim/market/close", "sim_close"),
     ("POST", "/_sim/clock", "sim_clock"),
@@ -33,9 +35,42 @@ class ControlRoutes:
         return respond(self.state.snapshot())
 
     def sim_prices(self, request):
-        for symbol, price in json_body(request).items():
-            self.state.set_price(symbol, price)
+        """``{"SYM": "4.00"}``, or ``{"SYM": {"price": "4.00", "age_seconds": 3600}}`` for an old print."""
+        for symbol, spec in json_body(request).items():
+            if isinstance(spec, dict):
+                _keys(spec, {"price", "timestamp", "age_seconds"}, symbol)
+                self.state.set_price(symbol, spec.get("price"),
+                                     at=moment(spec.get("timestamp"), "timestamp"),
+                                     age_seconds=spec.get("age_seconds"))
+            else:
+                self.state.set_price(symbol, spec)
         return respond({s: fmt(p) for s, p in sorted(self.state.prices.items())})
+
+    def sim_quotes(self, request):
+        """``{"SYM": {"bid", "ask", "bid_size", "ask_size", "timestamp" | "age_seconds"}}``; null clears."""
+        body = json_body(request)
+        for symbol, spec in body.items():
+            if spec is None:
+                self.state.clear_quote(symbol)
+                continue
+            if not isinstance(spec, dict):
+                raise unprocessable(f"{symbol}: a quote is an object with bid and ask, or null")
+            _keys(spec, {"bid", "ask", "bid_size", "ask_size", "timestamp", "age_seconds"}, symbol)
+            if "bid" not in spec or "ask" not in spec:
+                raise unprocessable(f"{symbol}: a quote needs bid and ask")
+            sizes = {k: spec[k] for k in ("bid_size", "ask_size") if k in spec}
+            self.state.set_quote(symbol, spec["bid"], spec["ask"], **sizes,
+                                 at=moment(spec.get("timestamp"), "timestamp"),
+                                 age_seconds=spec.get("age_seconds"))
+        return respond({s: _quote_or_none(self.state.quote(s)) for s in body})
+
+    def sim_ticks(self, request):
+        body = json_body(request)
+        _keys(body, {"penny_all_prices", "outside_program"}, "ticks")
+        rules = self.state.set_option_ticks(body.get("penny_all_prices"),
+                                            body.get("outside_program"))
+        return respond({"penny_all_prices": sorted(rules.penny_all_prices),
+                        "outside_program": sorted(rules.outside_program)})
 
     def sim_open(self, request):
         self.state.set_market_open(True)
@@ -107,8 +142,21 @@ class ControlRoutes:
         with self.state.lock:
             records = list(self.state.requests)
         return respond([{"at": iso(r.at), "method": r.method, "path": r.path,
-                         "account": r.account, "status": r.status} for r in records])
+                         "account": r.account, "status": r.status, "feed": r.feed}
+                        for r in records])
 
     def sim_reset_requests(self, request):
         self.state.reset_requests()
         return Response(status=204)
+
+
+def _keys(spec, allowed: set[str], where: str) -> None:
+    if not isinstance(spec, dict):
+        raise unprocessable(f"{where}: need a JSON object")
+    unknown = sorted(set(spec) - allowed)
+    if unknown:
+        raise unprocessable(f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
+
+
+def _quote_or_none(quote):
+    return None if quote is None else quote_json(quote)

@@ -5,7 +5,7 @@ from decimal import Decimal
 from pmctl import occ
 from pmctl.sim.activities import activity_id
 from pmctl.sim.clock import iso
-from pmctl.sim.models import Account, Activity, Order, Position, fmt, number, unprocessable
+from pmctl.sim.models import Account, Activity, Order, Position, Quote, fmt, number, unprocessable
 
 _PRICE_STEP = Decimal("0.000001")
 
@@ -19,26 +19,40 @@ class Matching:
                 self._try_fill(account, order)
 
     def _try_fill(self, account: Account, order: Order) -> None:
+        """Fill what is executable now, at the quote: a buy at the ask, a sell at the bid.
+
+        Stops elect on the last trade (a print inside the quote, as Alpaca's are elected
+        on the consolidated tape) and then trade as market or limit orders; a limit fills
+        only when the quote reaches it, at the quote (no price improvement).
+        """
         if not order.is_open or not self.clock.is_open:
             return
-        price = self.prices.get(order.symbol)
-        if price is not None and self._triggered(order, price):
-            self._fill(account, order, order.remaining, price)
+        quote = self.quote(order.symbol)
+        if quote is None or not self._elected(order, quote):
+            return
+        price = quote.side_price(order.side)
+        if price is None or not _within_limit(order, price):
+            return
+        self._fill(account, order, order.remaining, price)
 
-    def _triggered(self, order: Order, price: Decimal) -> bool:
+    def _elected(self, order: Order, quote: Quote) -> bool:
+        if order.type not in ("stop", "stop_limit", "trailing_stop") or order.elected:
+            return True
+        trade = self.prices.get(order.symbol)
+        if trade is None:
+            return False
         buy = order.side == "buy"
-        limit_ok = order.limit_price is None or (
-            price <= order.limit_price if buy else price >= order.limit_price)
-        stop_ok = order.stop_price is None or (
-            price >= order.stop_price if buy else price <= order.stop_price)
         if order.type == "trailing_stop":
             if order.hwm is None:
-                order.hwm = price
-            order.hwm = min(order.hwm, price) if buy else max(order.hwm, price)
+                order.hwm = trade
+            order.hwm = min(order.hwm, trade) if buy else max(order.hwm, trade)
             offset = order.trail_price if order.trail_price is not None else (
                 order.hwm * order.trail_percent / 100)
-            return price >= order.hwm + offset if buy else price <= order.hwm - offset
-        return limit_ok and stop_ok
+            stop = order.hwm + offset if buy else order.hwm - offset
+        else:
+            stop = order.stop_price
+        order.elected = (trade >= stop if buy else trade <= stop) and quote.holds(trade)
+        return order.elected
 
     def _fill(self, account: Account, order: Order, qty: Decimal, price: Decimal) -> None:
         now = self.clock.now()
@@ -103,3 +117,9 @@ class Matching:
                 raise unprocessable(f"no price for {order.symbol}; give one")
             self._fill(account, order, qty, price)
             return order
+
+
+def _within_limit(order: Order, price: Decimal) -> bool:
+    if order.limit_price is None:
+        return True
+    return price <= order.limit_price if order.side == "buy" else price >= order.limit_price

@@ -84,12 +84,16 @@ class Order:
     trail_price: Decimal | None = None
     trail_percent: Decimal | None = None
     hwm: Decimal | None = None
+    elected: bool = False
     extended_hours: bool = False
     filled_qty: Decimal = Decimal(0)
     filled_avg_price: Decimal | None = None
     updated_at: datetime | None = None
     filled_at: datetime | None = None
     canceled_at: datetime | None = None
+    replaced_at: datetime | None = None
+    replaced_by: uuid.UUID | None = None
+    replaces: uuid.UUID | None = None
 
     @property
     def is_open(self) -> bool:
@@ -102,6 +106,39 @@ class Order:
     @property
     def direction(self) -> int:
         return 1 if self.side == "buy" else -1
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The best bid and ask; a price of 0 on a side set explicitly means nobody is there.
+
+    ``explicit`` is False for the quote derived from the last trade (bid = ask = the
+    price), which trades at that price whatever it is, 0 included.
+    """
+
+    bid: Decimal
+    ask: Decimal
+    bid_size: int
+    ask_size: int
+    at: datetime
+    explicit: bool
+
+    def side_price(self, side: str) -> Decimal | None:
+        """What a market order on ``side`` gets (a buy the ask, a sell the bid), or None: nobody there."""
+        price = self.ask if side == "buy" else self.bid
+        return None if self.explicit and price == 0 else price
+
+    def holds(self, trade: Decimal) -> bool:
+        """Whether a print at ``trade`` is inside this quote, so it may elect a stop."""
+        if not self.explicit:
+            return True
+        return self.bid <= trade and (self.ask == 0 or trade <= self.ask)
+
+
+@dataclass(frozen=True)
+class Trade:
+    price: Decimal
+    at: datetime
 
 
 @dataclass
@@ -136,6 +173,7 @@ class RequestRecord:
     path: str
     account: str | None
     status: int
+    feed: str | None = None
 
 
 @dataclass

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from pmctl import occ
 from pmctl.sim.models import Account, Order, SimError, forbidden, fmt, not_found, number, unprocessable
+from pmctl.sim.ticks import price_problem
 
 ORDER_TYPES = ("market", "limit", "stop", "stop_limit", "trailing_stop")
 TIMES_IN_FORCE = ("day", "gtc", "opg", "cls", "ioc", "fok")
@@ -41,7 +42,8 @@ class Orders:
 
     def _place(self, account, symbol, qty, side, type, time_in_force, limit_price, stop_price,
                trail_price, trail_percent, client_order_id, position_intent, order_class,
-               extended_hours) -> Order:
+               extended_hours, replacing: Order | None = None) -> Order:
+        """Validate and book a new order; ``replacing`` is the order a replacement frees the quantity of."""
         if client_order_id is not None and any(
                 o.client_order_id == client_order_id for o in account.orders):
             raise SimError(422, 40010001, "client_order_id must be unique")
@@ -71,19 +73,20 @@ class Orders:
         if type == "trailing_stop" and trails.count(None) != 1:
             raise unprocessable(
                 "trailing_stop orders need exactly one of trail_price or trail_percent")
+        self._check_prices(symbol, prices["limit_price"], prices["stop_price"])
 
         position = account.positions.get(symbol)
         held_qty = position.qty if position else Decimal(0)
         if occ.is_option(symbol):
             position_intent = self._check_option_order(
                 account, symbol, qty, side, type, time_in_force, position_intent, order_class,
-                held_qty)
+                held_qty, replacing)
         else:
             if order_class != "simple":
                 raise unprocessable(f"order_class {order_class} is not supported by the simulator")
             reducing = (side == "sell" and held_qty > 0) or (side == "buy" and held_qty < 0)
             if reducing:
-                available = abs(held_qty) - self._held(account, symbol, side)
+                available = abs(held_qty) - self._held(account, symbol, side, replacing)
                 if qty > available:
                     raise insufficient(qty, available)
 
@@ -100,8 +103,19 @@ class Orders:
         account.orders.append(order)
         return order
 
+    def _check_prices(self, symbol: str, limit_price: Decimal | None,
+                      stop_price: Decimal | None) -> None:
+        if limit_price is not None and limit_price <= 0:
+            raise SimError(422, 40010001, "limit price must be > 0")
+        if stop_price is not None and stop_price <= 0:
+            raise SimError(422, 40010001, "stop price must be > 0")
+        for field, price in (("limit_price", limit_price), ("stop_price", stop_price)):
+            problem = None if price is None else price_problem(self.ticks, symbol, field, price)
+            if problem:
+                raise unprocessable(problem)
+
     def _check_option_order(self, account, symbol, qty, side, type, time_in_force,
-                            position_intent, order_class, held_qty) -> str:
+                            position_intent, order_class, held_qty, replacing) -> str:
         if qty != qty.to_integral_value():
             raise unprocessable("qty must be a whole number of contracts for options")
         if time_in_force != "day":
@@ -122,14 +136,16 @@ class Orders:
         if inferred == "sell_to_open":
             raise forbidden("account not eligible to trade uncovered option contracts")
         if inferred.endswith("_close"):
-            available = abs(held_qty) - self._held(account, symbol, side)
+            available = abs(held_qty) - self._held(account, symbol, side, replacing)
             if qty > available:
                 raise insufficient(qty, available)
         return inferred
 
-    def _held(self, account: Account, symbol: str, side: str) -> Decimal:
+    def _held(self, account: Account, symbol: str, side: str,
+              excluding: Order | None = None) -> Decimal:
         return sum((o.remaining for o in account.orders
-                    if o.is_open and o.symbol == symbol and o.side == side), Decimal(0))
+                    if o.is_open and o.symbol == symbol and o.side == side and o is not excluding),
+                   Decimal(0))
 
     def qty_available(self, account_name: str, symbol: str) -> Decimal:
         """Signed like qty: what is left after open orders that reduce the position."""

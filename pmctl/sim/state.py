@@ -1,14 +1,15 @@
-"""The broker engine: accounts, positions, orders, fills, prices and the clock behind one lock.
+"""The broker engine: accounts, positions, orders, fills, prices, quotes and the clock behind one lock.
 
 The HTTP layer and the control API both call these methods, so a test that sets a
 price in Python and a client that reads it over HTTP see the same world. Each concern
-lives in its own mixin module (market, orders, matching, positions, activities,
-interference); ``SimState`` joins them around the accounts they share.
+lives in its own mixin module (market, orders, replacing, matching, positions,
+activities, interference); ``SimState`` joins them around the accounts they share.
 """
 
 import itertools
 import threading
 import uuid
+from datetime import datetime
 from decimal import Decimal
 
 from pmctl.sim.activities import Activities
@@ -16,18 +17,23 @@ from pmctl.sim.clock import Calendar, SimClock
 from pmctl.sim.interference import Interference
 from pmctl.sim.market import Market
 from pmctl.sim.matching import Matching
-from pmctl.sim.models import Account, Position, SimError, fmt, not_found
+from pmctl.sim.models import Account, Position, Quote, SimError, fmt, not_found
 from pmctl.sim.orders import Orders
 from pmctl.sim.positions import Positions
-from pmctl.sim.render import account_json, order_json, position_json
+from pmctl.sim.render import account_json, order_json, position_json, quote_json
+from pmctl.sim.replacing import Replacing
+from pmctl.sim.ticks import TickRules
 
 
-class SimState(Interference, Market, Orders, Matching, Positions, Activities):
+class SimState(Interference, Market, Orders, Replacing, Matching, Positions, Activities):
     def __init__(self, clock: SimClock | None = None):
         super().__init__(threading.RLock())
         self.clock = clock or SimClock(Calendar())
         self.accounts: dict[str, Account] = {}
         self.prices: dict[str, Decimal] = {}
+        self.trade_times: dict[str, datetime] = {}
+        self.quotes: dict[str, Quote] = {}
+        self.ticks = TickRules()
         self._seq = itertools.count()
 
     def add_account(self, name: str, api_key: str, secret_key: str,
@@ -75,6 +81,7 @@ class SimState(Interference, Market, Orders, Matching, Positions, Activities):
                 "clock": self.clock_json(),
                 "frozen": self.clock.frozen,
                 "prices": {s: fmt(p) for s, p in sorted(self.prices.items())},
+                "quotes": {s: quote_json(q) for s, q in sorted(self.quotes.items())},
                 "latency": self.latency,
                 "faults": [vars(f) for f in self.faults],
                 "accounts": [
