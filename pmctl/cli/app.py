@@ -8,8 +8,8 @@ from pmctl import __version__
 from pmctl.cli import demo, edit, history, logs, migrate, positions, reconcile
 from pmctl.cli.environment import Environment
 from pmctl.cli.group import PmctlGroup
+from pmctl.cli.sim import sim_app
 from pmctl.errors import UsageError
-from pmctl.sim.cli import sim_app
 
 app = typer.Typer(
     cls=PmctlGroup,
