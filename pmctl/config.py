@@ -14,9 +14,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from pmctl.cli.values import typed
 from pmctl.errors import ConfigError
 from pmctl.secret import Secret
 from pmctl.alerts.model import AlertSettings
+from pmctl.alerts.services import parse_urls
 
 PAPER_TRADING_URL = "https://paper-api.alpaca.markets"
 LIVE_TRADING_URL = "https://api.alpaca.markets"
@@ -39,7 +41,8 @@ SETTINGS = (
     "PMCTL_DAY_TRADE_CLOSE_MINUTES", "PMCTL_EXPIRATION_LEAD_DAYS", "PMCTL_BROKER_TIMEOUT",
     "PMCTL_RECONCILE_GRACE_SECONDS", "PMCTL_ALERT_COOLDOWN_MINUTES", "PMCTL_OPERATOR",
     "PMCTL_SMTP_HOST", "PMCTL_SMTP_PORT", "PMCTL_SMTP_USER", "PMCTL_SMTP_PASSWORD",
-    "PMCTL_ALERT_EMAIL_TO", "PMCTL_ALERT_EMAIL_FROM", "PMCTL_ALERT_WEBHOOK_URL", "PMCTL_ALERT_TIMEOUT",
+    "PMCTL_ALERT_EMAIL_TO", "PMCTL_ALERT_EMAIL_FROM", "PMCTL_ALERT_WEBHOOK_URL", "PMCTL_ALERT_APPRISE_URLS",
+    "PMCTL_ALERT_TIMEOUT",
 )
 #: Each configured account's settings, as ``PMCTL_<NAME>_<SUFFIX>``.
 ACCOUNT_SETTINGS = ("API_KEY", "SECRET_KEY", "BASE_URL", "DATA_URL", "PAPER", "ACCOUNT_NUMBER", "ADOPT")
@@ -49,7 +52,6 @@ NOT_SETTINGS = ("PMCTL_TEST_DATABASE_URL",)
 _ACCOUNT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
-_SHOWN = 40
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ class Settings:
             if account.name == name:
                 return account
         known = ", ".join(a.name for a in self.accounts) or "none configured"
-        raise ConfigError(f"unknown account {shown(name)} (PMCTL_ACCOUNTS: {known})")
+        raise ConfigError(f"unknown account {typed(name)} (PMCTL_ACCOUNTS: {known})")
 
     def selected(self, name: str | None) -> tuple[AccountConfig, ...]:
         """The accounts a command acts on: one by name, or all of them."""
@@ -156,6 +158,7 @@ def _alerts(reader: "_Reader") -> AlertSettings:
         email_to=recipients,
         email_from=sender,
         webhook_url=reader.url("PMCTL_ALERT_WEBHOOK_URL"),
+        apprise_urls=parse_urls("PMCTL_ALERT_APPRISE_URLS", reader.text("PMCTL_ALERT_APPRISE_URLS")),
         timeout=float(reader.seconds("PMCTL_ALERT_TIMEOUT", default=Decimal("10"))),
     )
 
@@ -225,21 +228,21 @@ class _Reader:
         try:
             number = Decimal(value)
         except InvalidOperation:
-            raise ConfigError(f"{key}={shown(value)} is not a number") from None
+            raise ConfigError(f"{key}={typed(value)} is not a number") from None
         if not number.is_finite() or number <= 0:
-            raise ConfigError(f"{key}={shown(value)} must be a positive number")
+            raise ConfigError(f"{key}={typed(value)} must be a positive number")
         return number
 
     def percent(self, key: str, upper: Decimal = Decimal(100)) -> Decimal | None:
         number = self.decimal(key)
         if number is not None and number >= upper:
-            raise ConfigError(f"{key}={shown(self.text(key))} must be below {upper} (a percentage of the entry price)")
+            raise ConfigError(f"{key}={typed(self.text(key))} must be below {upper} (a percentage of the entry price)")
         return number
 
     def seconds(self, key: str, default: Decimal) -> Decimal:
         number = self.decimal(key, default)
         if not MIN_SECONDS <= number <= MAX_SECONDS:
-            raise ConfigError(f"{key}={shown(self.text(key))} must be between {MIN_SECONDS} and {MAX_SECONDS} seconds")
+            raise ConfigError(f"{key}={typed(self.text(key))} must be between {MIN_SECONDS} and {MAX_SECONDS} seconds")
         return number
 
     def integer(self, key: str, minimum: int, maximum: int, default: int | None = None) -> int | None:
@@ -247,12 +250,12 @@ class _Reader:
         if value is None:
             return default
         if not re.fullmatch(r"[+-]?[0-9]+", value):
-            raise ConfigError(f"{key}={shown(value)} is not a whole number")
+            raise ConfigError(f"{key}={typed(value)} is not a whole number")
         digits = value.lstrip("+-").lstrip("0")
         if len(digits) > len(str(maximum)) or int(value) > maximum:
-            raise ConfigError(f"{key}={shown(value)} must be at most {maximum}")
+            raise ConfigError(f"{key}={typed(value)} must be at most {maximum}")
         if int(value) < minimum:
-            raise ConfigError(f"{key}={shown(value)} must be at least {minimum}")
+            raise ConfigError(f"{key}={typed(value)} must be at least {minimum}")
         return int(value)
 
     def boolean(self, key: str, default: bool) -> bool:
@@ -263,7 +266,7 @@ class _Reader:
             return True
         if value.lower() in _FALSE:
             return False
-        raise ConfigError(f"{key}={shown(value)} must be true or false")
+        raise ConfigError(f"{key}={typed(value)} must be true or false")
 
     def url(self, key: str) -> str | None:
         value = self.text(key)
@@ -271,7 +274,7 @@ class _Reader:
             return None
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"{key}={shown(value)} is not an http(s) URL")
+            raise ConfigError(f"{key}={typed(value)} is not an http(s) URL")
         return value.rstrip("/")
 
 
@@ -286,11 +289,6 @@ def operator_problem(name: str) -> str | None:
     except UnicodeEncodeError:
         return "must be UTF-8 text"
     return None
-
-
-def shown(value: str) -> str:
-    """A bad value as a message quotes it: a pasted blob of thousands of characters is cut, not echoed."""
-    return repr(value if len(value) <= _SHOWN else value[:_SHOWN] + "…")
 
 
 def unknown_variables(env: Mapping[str, str]) -> list[tuple[str, str]]:

@@ -9,5 +9,5 @@ from pmctl.core.plan import ALERT_KINDS
 
 EVENT_KINDS = frozenset({
     "adopted", "quantity_changed", "price_update", "exit_triggered", "order_submitted", "order_failed",
-    "order_unknown", "closed", "reopened", "edited", "alert_sent", *ALERT_KINDS,
+    "order_unknown", "closed", "reopened", "edited", "entry_changed", "alert_sent", *ALERT_KINDS,
 })

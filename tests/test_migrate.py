@@ -44,9 +44,10 @@ def test_fresh_database_gets_the_schema_and_a_second_run_is_a_no_op(pmctl, datab
     assert first.exit_code == 0, first.stderr
     assert "applied 0001_original_schema" in first.stdout
     assert "applied 0002_pmctl_columns" in first.stdout
-    assert {"active_positions", "position_events", "schema_migrations", "v_open_positions_summary"} <= tables(
+    assert {"active_positions", "position_events", "pmctl_schema_migrations", "v_open_positions_summary"} <= tables(
         database_url
     )
+    assert "schema_migrations" not in tables(database_url)
 
     second = pmctl("migrate")
     assert second.exit_code == 0
@@ -160,17 +161,16 @@ def test_two_migrates_started_together_apply_each_migration_once(clean_env, data
     assert combined.count("applied 0001_original_schema") == 1
     assert combined.count("applied 0002_pmctl_columns") == 1
     with psycopg.connect(database_url) as conn:
-        assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == len(schema.available())
+        assert conn.execute("SELECT count(*) FROM pmctl_schema_migrations").fetchone()[0] == len(schema.available())
 
 
-def test_a_foreign_schema_migrations_table_is_reported_not_clobbered(pmctl, database_url):
+def test_another_tools_schema_migrations_table_is_left_alone(pmctl, database_url):
     with psycopg.connect(database_url) as conn:
         conn.execute("CREATE TABLE schema_migrations (id SERIAL PRIMARY KEY, migration TEXT)")
         conn.execute("INSERT INTO schema_migrations (migration) VALUES ('999_cleanup_phantom_positions_v2')")
     result = pmctl("migrate")
-    assert result.exit_code == 1
-    assert "schema_migrations exists but is not pmctl's ledger" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.exit_code == 0, result.stderr
+    assert f"{len(schema.available())} migration(s) applied" in result.stdout
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT migration FROM schema_migrations").fetchall() == [
             ("999_cleanup_phantom_positions_v2",)

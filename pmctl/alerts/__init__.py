@@ -1,4 +1,4 @@
-"""Alerts for a human: formatted once, delivered by email and webhook, never fatal to a cycle.
+"""Alerts for a human: formatted once, delivered by email, webhook and apprise, never fatal to a cycle.
 
 Which alerts to send and how often is the caller's business; this package only
 turns a batch of ``Notice`` into messages and reports, rather than raises, any

@@ -2,7 +2,8 @@
 
 An alert that cannot be delivered must not cost the cycle that raised it, so
 each channel catches everything and describes it. Lines never contain the SMTP
-password or the webhook URL's path and query, where chat services keep tokens.
+password, the webhook URL's path and query, where chat services keep tokens, or
+an apprise URL's secret parts.
 """
 
 import json
@@ -18,12 +19,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from urllib.parse import urlsplit
 
-from pmctl.alerts import message
+from pmctl.alerts import message, services
 from pmctl.alerts.model import AlertSettings, Notice
 
 log = logging.getLogger("pmctl.alerts")
-
-_MAX_ERROR = 300
 
 
 def deliver(settings: AlertSettings, notices: Sequence[Notice]) -> list[str]:
@@ -40,6 +39,8 @@ def deliver(settings: AlertSettings, notices: Sequence[Notice]) -> list[str]:
         errors.append(send_email(settings, stamped))
     if settings.sends_webhook:
         errors.append(post_webhook(settings, stamped))
+    if settings.apprise_urls:
+        errors += services.send(settings.apprise_urls, settings.timeout, stamped)
     failures = [e for e in errors if e is not None]
     for failure in failures:
         log.warning("alert delivery failed: %s", failure)
@@ -57,9 +58,9 @@ def send_email(settings: AlertSettings, notices: Sequence[Notice]) -> str | None
     try:
         refused = _transmit(settings, _email(settings, notices), password)
     except Exception as exc:  # a failed alert must never fail the cycle
-        return _one_line(f"{where} failed: {_describe(exc)}", password)
+        return message.error_line(f"{where} failed: {_describe(exc)}", password)
     if refused:
-        return _one_line(f"{where}: server refused {_refusals(refused)}", password)
+        return message.error_line(f"{where}: server refused {_refusals(refused)}", password)
     return None
 
 
@@ -83,9 +84,9 @@ def post_webhook(settings: AlertSettings, notices: Sequence[Notice]) -> str | No
         with _OPENER.open(request, timeout=settings.timeout):
             return None
     except urllib.error.HTTPError as exc:
-        return _one_line(f"{where} failed: HTTP {exc.code} {exc.reason} {_peek(exc)}", *hidden)
+        return message.error_line(f"{where} failed: HTTP {exc.code} {exc.reason} {_peek(exc)}", *hidden)
     except Exception as exc:  # a failed alert must never fail the cycle
-        return _one_line(f"{where} failed: {_describe(exc)}", *hidden)
+        return message.error_line(f"{where} failed: {_describe(exc)}", *hidden)
 
 
 def _email(settings: AlertSettings, notices: Sequence[Notice]) -> EmailMessage:
@@ -154,12 +155,3 @@ def _peek(error: urllib.error.HTTPError) -> str:
         return ""
     finally:
         error.close()
-
-
-def _one_line(text: str, *secrets: str) -> str:
-    """Flatten and shorten; blank out secrets in case a server or library echoed one."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "********")
-    flat = " ".join(text.split())
-    return flat if len(flat) <= _MAX_ERROR else flat[: _MAX_ERROR - 3] + "..."

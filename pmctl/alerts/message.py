@@ -1,6 +1,6 @@
 """Alerts as text.
 
-Pure functions, so the email and the webhook say exactly the same thing and
+Pure functions, so the email and the chat channels say exactly the same thing and
 tests need no server to check it. Every notice is one line, worst first: the
 operator reading on a phone sees what matters before scrolling. Each function
 expects at least one notice; ``deliver`` never calls them with none.
@@ -16,6 +16,9 @@ SUBJECT_ITEMS = 4
 
 WEBHOOK_LINES = 50
 """Notices in one chat message: a sweep that finds hundreds should not flood a channel."""
+
+ERROR_CHARACTERS = 300
+"""The longest delivery failure line: a server's whole error page is no use in a log."""
 
 
 def subject(notices: Sequence[Notice]) -> str:
@@ -45,17 +48,31 @@ def line(notice: Notice) -> str:
     return f"{' '.join(_flat(f) for f in fields)}: {_flat(notice.text)}"
 
 
+def chat_body(notices: Sequence[Notice]) -> str:
+    """The lines of a chat message, worst first, at most ``WEBHOOK_LINES`` of them."""
+    ordered = _worst_first(notices)
+    lines = [line(n) for n in ordered[:WEBHOOK_LINES]]
+    if len(ordered) > WEBHOOK_LINES:
+        lines.append(f"... and {len(ordered) - WEBHOOK_LINES} more")
+    return "\n".join(lines)
+
+
 def slack_payload(notices: Sequence[Notice]) -> dict[str, str]:
     """Incoming-webhook JSON whose ``text`` is the subject and then the body's lines.
 
     Only ``text`` is sent: it is the one field every Slack-compatible receiver
     (Mattermost, Rocket.Chat, Zulip's Slack endpoint) shows.
     """
-    ordered = _worst_first(notices)
-    lines = [subject(ordered), *(line(n) for n in ordered[:WEBHOOK_LINES])]
-    if len(ordered) > WEBHOOK_LINES:
-        lines.append(f"... and {len(ordered) - WEBHOOK_LINES} more")
-    return {"text": _slack_escape("\n".join(lines))}
+    return {"text": _slack_escape(f"{subject(notices)}\n{chat_body(notices)}")}
+
+
+def error_line(text: str, *secrets: str) -> str:
+    """A delivery failure as one short line; secrets blanked out in case a server or library echoed one."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, "********")
+    flat = " ".join(text.split())
+    return flat if len(flat) <= ERROR_CHARACTERS else flat[: ERROR_CHARACTERS - 3] + "..."
 
 
 def _worst_first(notices: Sequence[Notice]) -> list[Notice]:

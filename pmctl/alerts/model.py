@@ -42,7 +42,8 @@ class AlertSettings:
 
     Email goes out only with a host and at least one recipient; the webhook only
     with a URL. A webhook URL usually carries its own token (Slack's does), so
-    it is never written into an error line either.
+    it is never written into an error line either; apprise URLs always do, so
+    they are held as ``Secret``.
     """
 
     smtp_host: str | None = None
@@ -52,11 +53,14 @@ class AlertSettings:
     email_to: tuple[str, ...] = ()
     email_from: str = "pmctl@localhost"
     webhook_url: str | None = None
+    apprise_urls: tuple[Secret, ...] = ()
     timeout: float = 10.0
 
     def __post_init__(self) -> None:
         if isinstance(self.email_to, str):
             raise TypeError("email_to must be a tuple of addresses, not one string")
+        if not all(isinstance(url, Secret) for url in self.apprise_urls):
+            raise TypeError("apprise_urls must be a tuple of Secret: the URLs carry tokens")
         if not self.timeout > 0:
             raise ValueError(f"timeout must be positive (got {self.timeout!r}): zero makes every socket non-blocking")
 
@@ -69,5 +73,10 @@ class AlertSettings:
         return bool(self.webhook_url)
 
     @property
+    def channels(self) -> int:
+        """Where one alert goes: email, the webhook and each apprise URL count one each."""
+        return int(self.sends_email) + int(self.sends_webhook) + len(self.apprise_urls)
+
+    @property
     def enabled(self) -> bool:
-        return self.sends_email or self.sends_webhook
+        return self.channels > 0

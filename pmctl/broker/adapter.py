@@ -17,10 +17,10 @@ import requests
 from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, PositionIntent, QueryOrderStatus, TimeInForce
-from alpaca.trading.requests import GetCalendarRequest, GetOrdersRequest, MarketOrderRequest
+from alpaca.trading.requests import ClosePositionRequest, GetCalendarRequest, GetOrdersRequest, MarketOrderRequest
 from pydantic import ValidationError
 
-from pmctl.core.numbers import finite_decimal
+from pmctl.core.numbers import finite_decimal, num
 from pmctl.broker import errors
 from pmctl.broker.transport import RetryPolicy, Retryable, configure, with_retries
 from pmctl.broker.types import AccountInfo, Clock, CloseRequest, Fill, NonTradeActivity, Order, Position, Session
@@ -104,29 +104,52 @@ class AlpacaBroker:
     def cancel_order(self, order_id: str) -> None:
         self._read(f"cancel order {order_id}", lambda: self._trading.cancel_order_by_id(order_id))
 
-    def submit_close(self, request: CloseRequest) -> Order:
-        """Send one reducing market order, once. An unclear outcome is ``OrderOutcomeUnknown``."""
-        order = MarketOrderRequest(
-            symbol=request.symbol,
-            qty=float(request.qty),
-            side=OrderSide(request.side),
-            time_in_force=TimeInForce.DAY,
-            client_order_id=request.client_order_id,
-            position_intent=PositionIntent(request.position_intent) if request.position_intent else None,
-        )
-        action = f"{request.side} {request.qty} {request.symbol} to close"
+    def order_by_id(self, order_id: str) -> Order | None:
         try:
-            raw = self._trading.submit_order(order)
+            raw = self._read(f"look up order {order_id}", lambda: self._trading.get_order_by_id(order_id))
+        except errors.OrderNotFound:
+            return None
+        return _order(raw)
+
+    def orders_since(self, symbol: str, after: datetime) -> list[Order]:
+        """Every order on one symbol submitted after a time, oldest first, in one request.
+
+        How a stock close whose answer was lost is found again: DELETE
+        /v2/positions carries no client order id to look it up by.
+        """
+        query = GetOrdersRequest(status=QueryOrderStatus.ALL, symbols=[symbol], after=after, direction="asc",
+                                 limit=ORDERS_PAGE, nested=False)
+        page = self._read(f"read the {symbol} orders since {after:%H:%M:%S} UTC",
+                          lambda: self._trading.get_orders(filter=query))
+        if len(page) >= ORDERS_PAGE:
+            raise errors.BrokerUnavailable(
+                f"could not read every {symbol} order since {after:%H:%M:%S} UTC: more than {ORDERS_PAGE - 1}"
+            )
+        return [_order(item) for item in page]
+
+    def submit_close(self, request: CloseRequest) -> Order:
+        """Send one reducing order, once: an option's as an order, a stock's through its position.
+
+        An unclear outcome is ``OrderOutcomeUnknown``.
+        """
+        action = f"{request.side} {num(request.qty)} {request.symbol} to close"
+        if request.by_position:
+            action += f" (DELETE /v2/positions/{request.symbol}?qty={num(request.qty)})"
+        try:
+            if request.by_position:
+                raw = self._trading.close_position(request.symbol, ClosePositionRequest(qty=num(request.qty)))
+            else:
+                raw = self._trading.submit_order(_market_close(request))
         except APIError as error:
             failure = errors.classify(error.status_code, str(error), action)
             if isinstance(failure, errors.BrokerUnavailable):
                 raise errors.OrderOutcomeUnknown(
-                    f"no clear answer to the order {request.client_order_id} ({action}): {failure}"
+                    f"no clear answer to the close {request.client_order_id} ({action}): {failure}"
                 ) from None
             raise failure from None
         except (requests.Timeout, requests.ConnectionError) as error:
             raise errors.OrderOutcomeUnknown(
-                f"no answer to the order {request.client_order_id} ({action}): {type(error).__name__}"
+                f"no answer to the close {request.client_order_id} ({action}): {type(error).__name__}"
             ) from None
         return _order(raw)
 
@@ -173,6 +196,17 @@ class AlpacaBroker:
 
         kwargs = {"sleep": self._sleep} if self._sleep else {}
         return with_retries(attempt, self._policy, **kwargs)
+
+
+def _market_close(request: CloseRequest) -> MarketOrderRequest:
+    return MarketOrderRequest(
+        symbol=request.symbol,
+        qty=float(request.qty),
+        side=OrderSide(request.side),
+        time_in_force=TimeInForce.DAY,
+        client_order_id=request.client_order_id,
+        position_intent=PositionIntent(request.position_intent),
+    )
 
 
 def _describe(error: Exception) -> str:

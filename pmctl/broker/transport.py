@@ -7,12 +7,12 @@ exponential backoff inside a bounded total time; order submissions are sent
 once, and an unclear outcome is resolved by the order's client order id.
 """
 
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+import tenacity
 from requests.adapters import HTTPAdapter
 
 T = TypeVar("T")
@@ -41,13 +41,11 @@ def configure(client, timeout: float) -> None:
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """How hard a read is tried: the attempts bound what a hung broker costs (about attempts x the timeout)."""
+
     attempts: int = 3
     base_delay: float = 0.25
     max_delay: float = 2.0
-
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        """Full-jitter backoff: a random wait up to base x 2^attempt, capped."""
-        return rng.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
 
 
 class Retryable(Exception):
@@ -58,19 +56,17 @@ class Retryable(Exception):
         self.final = final
 
 
-def with_retries(
-    call: Callable[[], T],
-    policy: RetryPolicy,
-    sleep: Callable[[float], None] = time.sleep,
-    rng: random.Random | None = None,
-) -> T:
-    rng = rng or random.Random()
-    attempt = 0
-    while True:
-        try:
-            return call()
-        except Retryable as failure:
-            attempt += 1
-            if attempt >= policy.attempts:
-                raise failure.final from None
-            sleep(policy.delay(attempt - 1, rng))
+def with_retries(call: Callable[[], T], policy: RetryPolicy, sleep: Callable[[float], None] = time.sleep) -> T:
+    """Only a ``Retryable`` failure is tried again. The waits are "full jitter" (uniform up to base x 2^n,
+    capped) so that accounts cycled at once do not retry in step; the last failure's own error is raised."""
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception_type(Retryable),
+        stop=tenacity.stop_after_attempt(policy.attempts),
+        wait=tenacity.wait_random_exponential(multiplier=policy.base_delay, max=policy.max_delay),
+        sleep=sleep,
+        reraise=True,
+    )
+    try:
+        return retrying(call)
+    except Retryable as failure:
+        raise failure.final from None

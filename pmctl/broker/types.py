@@ -93,10 +93,23 @@ class NonTradeActivity:
 
 @dataclass(frozen=True)
 class CloseRequest:
-    """A market order that reduces a held position. Built only by the core's close guard."""
+    """A market order that reduces a held position. Built only by the core's close guard.
+
+    A close with an intent (an option's ``sell_to_close``/``buy_to_close``) goes
+    to POST /v2/orders under ``client_order_id``: the broker refuses the intent
+    once the position is gone. A close without one (a stock: Alpaca documents
+    no intent it enforces on equities) goes to DELETE /v2/positions/{symbol}?qty=N,
+    which the broker refuses once flat (404) or for more than is held (403);
+    that request carries no client order id, so ``client_order_id`` names the
+    claim on the row only.
+    """
 
     symbol: str
     side: str
     qty: Decimal
     client_order_id: str
     position_intent: str | None
+
+    @property
+    def by_position(self) -> bool:
+        return self.position_intent is None

@@ -1,12 +1,12 @@
 """``pmctl edit``: change a position's exit parameters, with the old and new values recorded."""
 
-from decimal import Decimal, InvalidOperation
-
 import typer
 
 from pmctl.cli.environment import environment
+from pmctl.cli.group import exit_with
 from pmctl.cli.positions import ACCOUNT
 from pmctl.errors import UsageError
+from pmctl.exit_codes import ExitCode
 
 PRICE_HELP = "New price, or 'none' to remove it."
 
@@ -19,18 +19,24 @@ def edit(
     take_profit: str | None = typer.Option(None, "--take-profit", help=PRICE_HELP),
     trailing: str | None = typer.Option(None, "--trailing-stop-percent", help="Percent, or 'none'."),
     max_hold: str | None = typer.Option(None, "--max-hold-minutes", help="Minutes, or 'none'."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show old -> new; write nothing. Exit 3 if it would change."),
 ) -> None:
-    """Change a position's stop, target, trailing stop or hold limit; check applies them next cycle."""
-    from pmctl.core.edit import CLEAR, plan_edit
-    from pmctl.shell.run import actor
+    """Change a position's stop, target, trailing stop or hold limit; check applies them next cycle.
+
+    Like every command that writes, edit first asks the broker whose keys the row's account holds (and stamps
+    its event with the broker's clock): with the broker unreachable or the account refused, nothing is changed.
+    """
+    from pmctl.cli import values
+    from pmctl.core.edit import plan_edit
     from pmctl.store import positions as store
 
     changes = {
-        field: _value(flag, text, whole)
-        for field, flag, text, whole in (
-            ("stop_loss", "--stop-loss", stop_loss, False), ("take_profit", "--take-profit", take_profit, False),
-            ("trailing_stop_percent", "--trailing-stop-percent", trailing, False),
-            ("max_hold_minutes", "--max-hold-minutes", max_hold, True),
+        field: _value(flag, text, parse)
+        for field, flag, text, parse in (
+            ("stop_loss", "--stop-loss", stop_loss, values.amount),
+            ("take_profit", "--take-profit", take_profit, values.amount),
+            ("trailing_stop_percent", "--trailing-stop-percent", trailing, _percent),
+            ("max_hold_minutes", "--max-hold-minutes", max_hold, values.minutes),
         )
         if text is not None
     }
@@ -44,34 +50,45 @@ def edit(
             raise UsageError(f"row {row_id} {where}; nothing was changed")
         name, row = found[0]
         change = plan_edit(row, changes)
+        if not change.changes:
+            typer.echo(f"row {row_id} {row.symbol}: nothing to change")
+            return
+        now = _broker_time(conn, env.settings, name, dry_run)
+        if dry_run:
+            typer.echo(f"row {row_id} {row.symbol}: would change {change.text()} (dry run: nothing written)")
+            exit_with(ExitCode.PENDING)
         with conn.transaction():
             if not store.set_exit_parameters(conn, name, row_id, change.new):
                 raise UsageError(f"row {row_id} changed meanwhile (closed?); nothing was changed")
-            store.insert_events(conn, name, [store.Event(row_id, "edited", {
-                "symbol": row.symbol, "old": change.old, "new": change.new})], actor(env.operator),
-                _now())
-    shown = ", ".join(f"{field} {change.old[field]} -> {change.new[field] if change.new[field] is not None else CLEAR}"
-                      for field in change.new)
-    typer.echo(f"row {row_id} {row.symbol}: {shown}")
+            store.insert_events(conn, name, [store.Event(row_id, "edited", change.recorded())],
+                                _actor(env.operator), now)
+    typer.echo(f"row {row_id} {row.symbol}: {change.text()}")
 
 
-def _value(flag: str, text: str, whole: bool):
+def _value(flag: str, text: str, parse):
     if text.strip().lower() == "none":
         return "none"
+    return parse(flag, text)
+
+
+def _percent(flag: str, text: str):
+    from pmctl.cli import values
+
+    return values.amount(flag, text, values.PERCENT_LIMIT, "it must be between 0 and 100")
+
+
+def _broker_time(conn, settings, account: str, dry_run: bool):
+    """The account checked as every run checks it (first binding recorded unless a dry run), and the broker's time."""
+    from pmctl.errors import AccountRefused, BrokerError
+    from pmctl.shell.run import checked_broker
+
     try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise UsageError(f"{flag} {text!r} is not a number") from None
-    if not value.is_finite():
-        raise UsageError(f"{flag} {text!r} is not a number")
-    if whole:
-        if value != value.to_integral_value():
-            raise UsageError(f"{flag} {text!r} must be a whole number of minutes")
-        return int(value)
-    return value
+        return checked_broker(conn, settings, account, bind=not dry_run).clock().timestamp
+    except (BrokerError, AccountRefused) as error:
+        raise type(error)(f"account {account!r}: {error}; nothing was changed") from None
 
 
-def _now():
-    from datetime import datetime, timezone
+def _actor(operator: str | None) -> str:
+    from pmctl.shell.run import actor
 
-    return datetime.now(timezone.utc)
+    return actor(operator)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import typer
 
-from pmctl.config import Settings, load_settings, operator_problem, shown, unknown_variables
+from pmctl.cli.values import typed
+from pmctl.config import Settings, load_settings, operator_problem, unknown_variables
 from pmctl.errors import ConfigError
 
 
@@ -36,7 +37,7 @@ class Environment:
                                                    extra={"event": "unknown_setting"})
             self._file_operator = (variables.get("PMCTL_OPERATOR") or "").strip() or None
             if self._file_operator is not None and operator_problem(self._file_operator):
-                raise ConfigError(f"PMCTL_OPERATOR={shown(self._file_operator)} "
+                raise ConfigError(f"PMCTL_OPERATOR={typed(self._file_operator)} "
                                   f"{operator_problem(self._file_operator)}")
             self._settings = settings
         return self._settings
@@ -84,7 +85,7 @@ def _variables(env_file: Path | None) -> tuple[dict[str, str], dict[str, str]]:
         try:
             found = env_file.is_file()
         except OSError as error:
-            raise ConfigError(f"--env-file {shown(str(env_file))}: {error.strerror}") from None
+            raise ConfigError(f"--env-file {typed(str(env_file))}: {error.strerror}") from None
         if not found:
             raise ConfigError(f"--env-file {env_file}: no such file")
         name, file_values = str(env_file), read_env_file(env_file, str(env_file))

@@ -7,7 +7,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from pmctl.errors import DatabaseError, PmctlError
+from pmctl.errors import PmctlError
 from pmctl.exit_codes import ExitCode
 
 
@@ -42,7 +42,9 @@ class PmctlGroup(TyperGroup):
             fail(PmctlError(_os_error(error)))
         except Exception as error:
             if type(error).__module__.startswith("psycopg"):
-                fail(_database_error(error))
+                from pmctl.shell.database import statement_refused
+
+                fail(statement_refused(error))
             raise
 
 
@@ -65,25 +67,11 @@ def exit_with(code: ExitCode) -> None:
     raise typer.Exit(int(code))
 
 
-def _database_error(error: Exception) -> DatabaseError:
-    """Any PostgreSQL failure mid-command: the connection dropped, a permission, a serialization failure."""
-    import psycopg
-
-    diagnostic = getattr(error, "diag", None)
-    detail = (diagnostic.message_primary if diagnostic is not None else None) or _first_line(error)
-    if isinstance(error, psycopg.OperationalError):
-        return DatabaseError(f"database connection failed: {detail}")
-    return DatabaseError(f"the database refused a statement ({type(error).__name__}): {detail}")
-
-
 def _os_error(error: OSError) -> str:
-    """A file pmctl was pointed at and cannot use (a metrics file in a missing directory, a name too long)."""
-    from pmctl.config import shown
+    """A file pmctl was pointed at and cannot use (a metrics file where a file is in the way, a name too long):
+    the path in full, unless it is longer than any path could be."""
+    from pmctl.cli.values import typed
 
-    where = f": {shown(str(error.filename))}" if error.filename else ""
-    return f"{error.strerror or _first_line(error)}{where}"
-
-
-def _first_line(error: Exception) -> str:
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return lines[0] if lines else type(error).__name__
+    name = str(error.filename or "")
+    where = f": {name!r}" if 0 < len(name) <= 255 else f": {typed(name)}" if name else ""
+    return f"{error.strerror or type(error).__name__}{where}"

@@ -8,7 +8,7 @@ import typer
 
 from pmctl.cli.environment import environment
 from pmctl.cli.positions import ACCOUNT
-from pmctl.config import shown
+from pmctl.cli.values import typed
 from pmctl.errors import UsageError
 
 MARKET_ZONE = ZoneInfo("America/New_York")
@@ -65,13 +65,14 @@ def report(
         closed = history.closed_between(conn, names, start, end)
     result = daily_report(chosen, tuple(names), opened, closed)
     output.render(listing.REPORT_REASONS, listing.report_rows(result), fmt, title=f"closes by reason, {chosen}",
-                  summary=listing.report_summary(result), json_key="by_reason", extra=listing.report_extra(result))
+                  summary=listing.report_summary(result), json_key="by_reason", extra=listing.report_extra(result),
+                  totals=listing.report_totals(result))
     if fmt == "table" and result.by_reason:
         output.bar_chart({line.reason: line.realized for line in result.by_reason})
 
 
 def parse_since(text: str) -> datetime:
-    too_far = UsageError(f"--since {shown(text)}: too far back (want a time after the year 1)")
+    too_far = UsageError(f"--since {typed(text)}: too far back (want a time after the year 1)")
     relative = _RELATIVE.match(text.strip())
     if relative:
         amount, unit = relative.group(1), relative.group(2)
@@ -84,7 +85,7 @@ def parse_since(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise UsageError(f"--since {shown(text)}: want an ISO date or time (2026-02-03, 2026-02-03T15:00) "
+        raise UsageError(f"--since {typed(text)}: want an ISO date or time (2026-02-03, 2026-02-03T15:00) "
                          "or 30m / 6h / 2d") from None
     moment = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
     try:
@@ -100,7 +101,7 @@ def _check_kinds(asked: list[str], recorded: set[str]) -> None:
     known = EVENT_KINDS | recorded
     unknown = [kind for kind in asked if kind not in known]
     if unknown:
-        raise UsageError(f"--kind {shown(unknown[0])}: no such event kind (known: {', '.join(sorted(known))})")
+        raise UsageError(f"--kind {typed(unknown[0])}: no such event kind (known: {', '.join(sorted(known))})")
 
 
 def _day(text: str | None) -> date:
@@ -109,7 +110,7 @@ def _day(text: str | None) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"--date {shown(text)}: want YYYY-MM-DD") from None
+        raise UsageError(f"--date {typed(text)}: want YYYY-MM-DD") from None
 
 
 def _day_bounds(chosen: date, text: str | None) -> tuple[datetime, datetime]:
@@ -118,7 +119,7 @@ def _day_bounds(chosen: date, text: str | None) -> tuple[datetime, datetime]:
         start = datetime.combine(chosen, time(0), MARKET_ZONE).astimezone(timezone.utc)
         end = datetime.combine(chosen + timedelta(days=1), time(0), MARKET_ZONE).astimezone(timezone.utc)
     except OverflowError:
-        raise UsageError(f"--date {shown(text or str(chosen))}: out of range (want a day before 9999-12-31)") from None
+        raise UsageError(f"--date {typed(text or str(chosen))}: out of range (want a day before 9999-12-31)") from None
     return start, end
 
 
@@ -126,4 +127,4 @@ def _check_format(fmt: str) -> None:
     from pmctl.cli.output import FORMATS
 
     if fmt not in FORMATS:
-        raise UsageError(f"--format {shown(fmt)}: choose one of {', '.join(FORMATS)}")
+        raise UsageError(f"--format {typed(fmt)}: choose one of {', '.join(FORMATS)}")

@@ -18,7 +18,8 @@ STATUS_TABLE = [
     Column("hours_to_expiration", "expiry h", "number", drop=6), Column("broker", "broker", "match", wrap=True),
 ]
 STATUS_ALL = STATUS_TABLE[:6] + [
-    Column("strategy", "strategy"), Column("entry_price", "entry", "number"), Column("entry_time", "entered", "time"),
+    Column("strategy", "strategy"), Column("tracked_as", "tracked as"), Column("entry_price", "entry", "number"),
+    Column("entry_time", "entered", "time"),
     *STATUS_TABLE[7:13], Column("expiration_date", "expires"), Column("hours_to_expiration", "expiry h", "number"),
     Column("broker_quantity", "broker qty", "number"), Column("broker", "broker", "match"),
 ]
@@ -46,7 +47,8 @@ def status_rows(lines: list[Line]) -> list[dict]:
         {
             "id": line.row.id, "account": line.row.account_name, "symbol": line.row.symbol, "side": line.row.side,
             "quantity": line.row.quantity, "status": line.row.status, "strategy": line.row.strategy_type,
-            "entry_price": line.row.entry_price, "entry_time": line.row.entry_time, "current_price": line.price,
+            "tracked_as": line.row.tracked_as, "entry_price": line.row.entry_price, "entry_time": line.row.entry_time,
+            "current_price": line.price,
             "pnl_dollars": line.pnl_dollars, "pnl_percent": line.pnl_percent, "stop_loss": line.stop_loss,
             "take_profit": line.take_profit, "trailing_stop_price": line.trailing_stop_price,
             "expiration_date": line.row.expiration_date, "hours_to_expiration": line.hours_to_expiration,
@@ -56,13 +58,22 @@ def status_rows(lines: list[Line]) -> list[dict]:
     ]
 
 
-def status_summary(rows: list[dict]) -> str:
+def status_summary(rows: list[dict], unconfirmed: dict[str, str] | None = None) -> str:
+    """``unconfirmed``: accounts whose broker could not be read, and why; their rows are the database's alone."""
+    unconfirmed = unconfirmed or {}
     total = sum((row["pnl_dollars"] for row in rows if row["pnl_dollars"] is not None), Decimal(0))
-    disagree = sum(1 for row in rows if row["broker"] not in ("agrees", "not asked"))
-    agreement = f"{disagree} disagree with the broker" if disagree else "all agree with the broker"
-    if all(row["broker"] == "not asked" for row in rows):
-        agreement = "broker not asked"
-    return f"{len(rows)} open position(s), unrealized P&L {num(total)}, {agreement}"
+    text = f"{len(rows)} open position(s), unrealized P&L {num(total)}"
+    confirmed = [row for row in rows if row["account"] not in unconfirmed]
+    if confirmed or not unconfirmed:
+        disagree = sum(1 for row in confirmed if row["broker"] not in ("agrees", "not asked"))
+        agreement = f"{disagree} disagree with the broker" if disagree else "all agree with the broker"
+        if all(row["broker"] == "not asked" for row in confirmed):
+            agreement = "broker not asked"
+        text += f", {agreement}"
+    for name, why in unconfirmed.items():
+        mine = sum(1 for row in rows if row["account"] == name)
+        text += f"; account {name}: NOT confirmed by the broker ({why}): its {mine} row(s) are the database's view"
+    return text
 
 
 def event_rows(records: list[tuple]) -> list[dict]:
@@ -89,10 +100,22 @@ def report_extra(report: Report) -> dict:
     return {
         "date": report.day.isoformat(), "accounts": list(report.accounts), "opened": report.opened,
         "closed": report.closed, "realized_pnl": f"{report.realized:f}", "closed_exit_unknown": report.unknown_exit,
-        "wins": report.wins, "losses": report.losses,
+        "wins": report.wins, "losses": report.losses, "break_even": report.break_even,
         "win_rate_percent": None if report.win_rate is None else f"{report.win_rate:f}",
         "average_hold_minutes": None if hold is None else f"{Decimal(hold.total_seconds() / 60):.1f}",
     }
+
+
+def report_totals(report: Report) -> dict:
+    """The summary as name/value pairs for a format without room for a sentence (csv's second section)."""
+    return {**report_extra(report), "accounts": " ".join(report.accounts)}
+
+
+def _win_rate(report: Report) -> str:
+    even = f"{report.break_even} break-even, not counted" if report.break_even else ""
+    if report.win_rate is None:
+        return f"win rate n/a ({even})" if even else "win rate n/a"
+    return f"win rate {report.win_rate}% ({report.wins} won, {report.losses} lost{', ' + even if even else ''})"
 
 
 def report_summary(report: Report) -> str:
@@ -101,8 +124,7 @@ def report_summary(report: Report) -> str:
         f"{report.day}: {report.opened} opened, {report.closed} closed",
         f"realized P&L {num(report.realized)}" + (f" ({report.unknown_exit} closed with exit price unknown, "
                                                   "not counted)" if report.unknown_exit else ""),
-        f"win rate {report.win_rate}% ({report.wins} won, {report.losses} lost)" if report.win_rate is not None
-        else "win rate n/a",
+        _win_rate(report),
         f"average hold {int(hold.total_seconds() // 60)} min" if hold is not None else "average hold n/a",
     ]
     return "; ".join(parts)

@@ -20,17 +20,21 @@ def migrate(
     env.settings
     available = schema.available()
     with connection(env.database_url, autocommit=True) as conn:
-        done = schema.applied(conn)
-        todo = schema.pending(available, done)
+        ledger = schema.read_ledger(conn)
+        todo = schema.pending(available, ledger.applied)
         if status:
-            _print_status(available, done)
+            _print_status(available, ledger)
             return
         if dry_run:
+            if ledger.at_old_name:
+                typer.echo(f"would rename pmctl's ledger {schema.OLD_LEDGER} to {schema.LEDGER}")
             for migration in todo:
                 typer.echo(f"would apply {migration.version}_{migration.name}")
             typer.echo(f"{len(todo)} pending migration(s)" if todo else "schema is current: nothing to apply")
-            exit_with(ExitCode.PENDING if todo else ExitCode.OK)
+            exit_with(ExitCode.PENDING if todo or ledger.at_old_name else ExitCode.OK)
         done = schema.migrate(conn, available)
+    if ledger.at_old_name:
+        typer.echo(f"renamed pmctl's ledger {schema.OLD_LEDGER} to {schema.LEDGER}")
     for migration, notices in done:
         for notice in notices:
             typer.echo(f"  {notice}")
@@ -38,12 +42,17 @@ def migrate(
     typer.echo(f"{len(done)} migration(s) applied" if done else "schema is current: nothing to apply")
 
 
-def _print_status(available, done) -> None:
+def _print_status(available, ledger) -> None:
+    from pmctl.store.schema import LEDGER, OLD_LEDGER
+
+    done = ledger.applied
+    if ledger.at_old_name:
+        typer.echo(f"ledger: {OLD_LEDGER} (the next pmctl migrate, or a command that writes, renames it {LEDGER})")
     for migration in available:
         record = done.get(migration.version)
         if record is None:
             state = "pending"
-        elif record.checksum != migration.checksum:
+        elif not migration.recorded_as(record.checksum):
             state = f"applied {record.applied_at:%Y-%m-%d %H:%M:%S} UTC (file changed since)"
         else:
             state = f"applied {record.applied_at:%Y-%m-%d %H:%M:%S} UTC"

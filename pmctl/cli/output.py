@@ -66,17 +66,23 @@ def render(
     summary: str | None = None,
     json_key: str = "rows",
     extra: dict | None = None,
+    totals: dict | None = None,
 ) -> None:
-    """Write a listing to stdout in ``fmt``; diagnostics belong on stderr, so pipes only ever see data."""
+    """Write a listing to stdout in ``fmt``; diagnostics belong on stderr, so pipes only ever see data.
+
+    ``summary`` follows a table, plain or markdown listing; ``totals`` (name/value pairs) are a second CSV
+    section after a blank line, so the rows' section stays exactly the column keys and their values.
+    """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
     console = _console(console)
     if fmt == "json":
         _write_exact(console, _json_document(columns, rows, json_key, extra))
     elif fmt == "csv":
-        _write_exact(console, _csv_document(columns, rows))
+        _write_exact(console, _csv_document(columns, rows) + (_csv_totals(totals) if totals else ""))
     elif fmt == "markdown":
-        console.out(_tabulated(columns, rows, "github", _markdown_cell), highlight=False)
+        table = _tabulated(columns, rows, "github", _markdown_cell)
+        console.out(table + (f"\n\n{summary}" if summary else ""), highlight=False)
     elif fmt == "table" and _colourful(console):
         _print_rich_table(console, columns, rows, title, summary)
     else:
@@ -89,7 +95,10 @@ def decimal_text(value: Decimal) -> str:
 
 
 def bar_chart(values: dict[str, Decimal], *, console: "Console | None" = None, width: int = 40) -> None:
-    """Bars scaled to the largest magnitude, so the reason that cost or made the most stands out at a glance."""
+    """Losses to the left of an axis, gains to the right, each value signed: told apart without colour.
+
+    Bars are scaled to the largest magnitude, so the reason that cost or made the most stands out at a glance.
+    """
     if width < 1:
         raise ValueError(f"bar chart width must be at least 1, not {width}")
     if not values:
@@ -100,12 +109,19 @@ def bar_chart(values: dict[str, Decimal], *, console: "Console | None" = None, w
     colourful = _colourful(console)
     biggest = max(abs(value) for value in values.values())
     label_width = max(len(label) for label in values)
+    left = width if any(value < 0 for value in values.values()) else 0
+    right = width if any(value > 0 for value in values.values()) else 0
     for label, value in values.items():
         style = _money_style(value) if colourful else ""
         bar = ("█" if colourful else "#") * _blocks(value, biggest, width)
-        line = Text.assemble(label.rjust(label_width), " ", (bar, style), " " * (width - len(bar) + 1),
-                             (decimal_text(value), style))
+        losses, gains = (bar, "") if value < 0 else ("", bar)
+        line = Text.assemble(label.rjust(label_width), " ", " " * (left - len(losses)), (losses, style), "|",
+                             (gains, style), " " * (right - len(gains) + 1), (_signed(value), style))
         console.print(line, soft_wrap=True)
+
+
+def _signed(value: Decimal) -> str:
+    return f"+{decimal_text(value)}" if value > 0 else decimal_text(value)
 
 
 def _blocks(value: Decimal, biggest: Decimal, width: int) -> int:
@@ -170,6 +186,14 @@ def _csv_document(columns: list[Column], rows: list[dict]) -> str:
     return buffer.getvalue()
 
 
+def _csv_totals(totals: dict) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["summary", "value"])
+    writer.writerows([name, _csv_cell(value)] for name, value in totals.items())
+    return "\n" + buffer.getvalue()
+
+
 def _csv_cell(value) -> str:
     """Empty for None and ISO times so spreadsheets and scripts parse the cells without special cases."""
     if value is None:
@@ -200,6 +224,7 @@ def _human_cell(value) -> str:
 def _markdown_cell(value) -> str:
     """A pipe inside a value would split the cell in two."""
     return _human_cell(value).replace("|", r"\|")
+
 
 
 def _utc(moment: datetime) -> datetime:

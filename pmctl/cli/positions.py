@@ -1,7 +1,7 @@
 """``sync``, ``check``, ``close`` and ``status``: one core, driven from the command line."""
 
 import sys
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 import typer
@@ -90,8 +90,8 @@ def status(
     seconds: float = typer.Argument(5.0, metavar="[SECONDS]", min=0.2, max=3600,
                                     help="With --watch: refresh every SECONDS (default 5)."),
     account: str | None = ACCOUNT,
-    output: str = typer.Option("table", "--format", "-f", help="table (colour on a terminal), json, plain, "
-                                                              "markdown or csv."),
+    output: str | None = typer.Option(None, "--format", "-f", help="table (colour on a terminal; the default), "
+                                                                   "json, plain, markdown or csv."),
     as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
     offline: bool = typer.Option(False, "--offline", help="Show the database alone; do not ask the broker."),
     watch: bool = typer.Option(False, "--watch", help="Refresh in place until Ctrl-C (pmctl status --watch 10)."),
@@ -99,7 +99,9 @@ def status(
     """The open positions: database rows beside what the broker holds."""
     from pmctl.cli.output import FORMATS
 
-    fmt = "json" if as_json else output
+    if as_json and output not in (None, "json"):
+        raise UsageError(f"conflicting options: --json and --format {output}")
+    fmt = "json" if as_json else output or "table"
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
     env = environment(ctx)
@@ -122,22 +124,44 @@ def _show_status(env, account, offline, fmt, console) -> dict[str, str]:
     lines, errors = _status_lines(env, account, offline)
     rows = listing.status_rows(lines)
     columns = listing.columns_for(fmt, listing.STATUS_TABLE, listing.STATUS_ALL)
-    output.render(columns, rows, fmt, console=console, title="open positions", summary=listing.status_summary(rows),
-                  json_key="positions", extra={"errors": errors})
+    output.render(columns, rows, fmt, console=console, title="open positions",
+                  summary=listing.status_summary(rows, errors), json_key="positions", extra={"errors": errors})
     return errors
 
 
 def _status_lines(env, account, offline):
+    """An account the broker could not be asked for still shows its rows: the database's view, marked unconfirmed,
+    never an empty book that reads as flat."""
+    from dataclasses import replace
+
     from pmctl.core import status as book
+    from pmctl.shell.journal import error_text
 
     if offline:
-        return _offline(env, account), {}
+        return _offline(env, [a.name for a in env.settings.selected(account)]), {}
     from pmctl.core.plan import Plan
     from pmctl.shell.run import run
 
     results = run(env.settings, env.database_url, account, lambda s: Plan(s.account), True, env.operator)
     lines = [line for r in results if r.snapshot is not None for line in book.lines(r.snapshot)]
-    return lines, {r.account: str(r.error) for r in results if r.error is not None}
+    unseen = {r.account: r.error for r in results if r.snapshot is None and r.error is not None}
+    if unseen:
+        lines += [replace(line, broker=f"UNKNOWN: {_unconfirmed(unseen[line.row.account_name])}")
+                  for line in _offline(env, list(unseen))]
+    return lines, {r.account: error_text(r.error) for r in results if r.error is not None}
+
+
+def _unconfirmed(error) -> str:
+    from pmctl.broker.errors import BrokerUnavailable, Unauthorized
+    from pmctl.errors import AccountRefused
+
+    if isinstance(error, Unauthorized):
+        return "keys refused"
+    if isinstance(error, BrokerUnavailable):
+        return "broker unreachable"
+    if isinstance(error, AccountRefused):
+        return "account refused"
+    return "broker failed"
 
 
 def _watch(env, account, offline, fmt, seconds) -> None:
@@ -166,16 +190,15 @@ def _watch(env, account, offline, fmt, seconds) -> None:
             time.sleep(seconds)
 
 
-def _offline(env, account):
+def _offline(env, names: list[str]):
     from datetime import datetime, timezone
 
     from pmctl.core import status as book
     from pmctl.store import positions as store
 
-    settings = env.settings
     with env.database() as conn:
-        rows = tuple(row for a in settings.selected(account) for row in store.live_rows(conn, a.name))
-    return book.offline_lines(rows, datetime.now(timezone.utc), settings.rules)
+        rows = tuple(row for name in names for row in store.live_rows(conn, name))
+    return book.offline_lines(rows, datetime.now(timezone.utc), env.settings.rules)
 
 
 def _run(ctx, account, dry_run, decide, wait, failure_when_deferred=False, once_per: float = 0,
@@ -185,7 +208,7 @@ def _run(ctx, account, dry_run, decide, wait, failure_when_deferred=False, once_
     from pmctl.cli.finish import failed, finish
     from pmctl.cli.progress import working
     from pmctl.core.plan import Defer
-    from pmctl.errors import BrokerError, DatabaseError
+    from pmctl.errors import DatabaseError
     from pmctl.shell.run import exit_code, run
 
     env = environment(ctx)
@@ -194,8 +217,8 @@ def _run(ctx, account, dry_run, decide, wait, failure_when_deferred=False, once_
         with working(_progress_message(env.settings, account), enabled=spinner):
             results = run(env.settings, env.database_url, account, decide, dry_run, env.operator, wait=wait,
                           once_per=once_per)
-    except (BrokerError, DatabaseError) as error:
-        failed(env, account, error, dry_run)
+    except DatabaseError as error:
+        failed(env, account, error, dry_run, metrics_file)
         raise
     render.print_results(results, dry_run)
     finish(env, results, dry_run, metrics_file)
@@ -212,14 +235,13 @@ def _progress_message(settings, account: str | None) -> str:
 
 
 def _quantity(text: str | None) -> Decimal | None:
+    from pmctl.cli import values
+
     if text is None:
         return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise UsageError(f"--qty {text!r} is not a number") from None
-    if not value.is_finite() or value <= 0:
-        raise UsageError(f"--qty {text!r} must be a positive number")
+    value = values.amount("--qty", text)
+    if value <= 0:
+        raise UsageError(f"--qty {values.typed(text)} must be a positive number")
     return value
 
 

@@ -2,13 +2,14 @@
 
 import json
 import re
+from collections import Counter
 
 import typer
 
 from pmctl.cli.environment import environment
 from pmctl.cli.group import exit_with
 from pmctl.cli.positions import ACCOUNT, DRY_RUN, WAIT, announce_live
-from pmctl.config import shown
+from pmctl.cli.values import typed
 from pmctl.errors import UsageError
 from pmctl.exit_codes import ExitCode
 
@@ -52,6 +53,8 @@ def cleanup_phantoms(
     if wanted is not None:
         _check_ids_belong(env, wanted, {a.name for a in settings.selected(account)})
 
+    left: dict[str, list] = {}
+
     def decide(snapshot, findings):
         found, _ = plan_reconcile(snapshot, cover_shorts=False)
         held = {position.symbol for position in snapshot.positions}
@@ -63,14 +66,16 @@ def cleanup_phantoms(
                     raise UsageError(_not_phantom(mine[row_id], snapshot, found))
             gone = [f for f in gone if f.row_id in wanted]
         findings[snapshot.account] = gone
+        left[snapshot.account] = [f for f in found if f not in gone]
         return Plan(snapshot.account, tuple(f.action for f in gone if f.action is not None))
 
     if wanted is not None and not dry_run:
         _reconcile_run(ctx, account, True, as_json, decide, wait, rounds=1, quiet=True)
-    _reconcile_run(ctx, account, dry_run, as_json, decide, wait, rounds=1)
+    _reconcile_run(ctx, account, dry_run, as_json, decide, wait, rounds=1, left=left)
 
 
-def _reconcile_run(ctx, account, dry_run, as_json, decide, wait, rounds, quiet=False) -> None:
+def _reconcile_run(ctx, account, dry_run, as_json, decide, wait, rounds, quiet=False, left=None) -> None:
+    """``left``: for cleanup-phantoms, the differences it does not settle, so its verdict never reads as "in sync"."""
     from pmctl.cli.finish import finish
     from pmctl.cli.progress import working
     from pmctl.shell.run import exit_code, run
@@ -100,11 +105,11 @@ def _reconcile_run(ctx, account, dry_run, as_json, decide, wait, rounds, quiet=F
                               wait=wait):
                 applied[result.account] = applied.get(result.account, []) + result.outcomes
         after = run(settings, env.database_url, account, decide_into, True, env.operator, evidence=True)
-        code = max(code, exit_code(after, False))
         if any(r.plan is not None and r.plan.has_changes for r in after):
             code = max(code, ExitCode.FAILURE)
         results = _with_outcomes(after, applied)
-    _render(results, findings, dry_run, as_json)
+        code = max(code, exit_code(results, False))
+    _render(results, findings, dry_run, as_json, left)
     finish(env, results, dry_run)
     exit_with(code)
 
@@ -115,8 +120,9 @@ def _with_outcomes(after, applied):
     return after
 
 
-def _render(results, findings, dry_run, as_json) -> None:
-    from pmctl.cli.render import describe
+def _render(results, findings, dry_run, as_json, left) -> None:
+    """A failed account's one line comes from the log (``pmctl.shell.journal``), as for every command."""
+    from pmctl.cli.render import describe, outcome_line
 
     if as_json:
         typer.echo(json.dumps({"accounts": [_account_json(r, findings, dry_run, describe) for r in results]},
@@ -125,11 +131,10 @@ def _render(results, findings, dry_run, as_json) -> None:
     for result in results:
         prefix = f"[{result.account}]"
         if result.error is not None:
-            typer.echo(f"{prefix} error: {result.error}", err=True)
             continue
         for outcome in result.outcomes:
             mark = "" if outcome.ok else "FAILED "
-            typer.echo(f"{prefix} {mark}{describe(outcome.action)} -> {outcome.result}")
+            typer.echo(f"{prefix} {mark}{outcome_line(outcome)}")
         for finding in findings.get(result.account, []):
             if dry_run or finding.action is None:
                 if finding.action is not None:
@@ -137,7 +142,8 @@ def _render(results, findings, dry_run, as_json) -> None:
                 else:
                     row = f"row {finding.row_id} " if finding.row_id is not None else ""
                     typer.echo(f"{prefix} {finding.kind}: {row}{finding.symbol}: {finding.detail} (report only)")
-        typer.echo(f"{prefix} {_verdict(result, dry_run)}")
+        verdict = _verdict(result, dry_run) if left is None else _phantom_verdict(result, dry_run, left)
+        typer.echo(f"{prefix} {verdict}")
 
 
 def _verdict(result, dry_run) -> str:
@@ -145,6 +151,20 @@ def _verdict(result, dry_run) -> str:
     if dry_run:
         return "dry run: changes pending" if pending else "in sync: database and broker agree"
     return "NOT in sync after applying: see above" if pending else "in sync"
+
+
+def _phantom_verdict(result, dry_run, left) -> str:
+    """cleanup-phantoms looks at phantom rows only: what else differs is named, never called "in sync"."""
+    pending = result.plan is not None and result.plan.has_changes
+    if dry_run:
+        head = "dry run: phantom rows to close" if pending else "no phantom rows"
+    else:
+        head = "NOT settled after applying: see above" if pending else "no phantom rows left"
+    kinds = Counter(finding.kind for finding in left.get(result.account, []))
+    if not kinds:
+        return f"{head}; no other difference between database and broker"
+    others = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+    return f"{head}; not settled here: {others} (pmctl reconcile --dry-run shows them)"
 
 
 def _account_json(result, findings, dry_run, describe) -> dict:
@@ -165,7 +185,7 @@ def _account_json(result, findings, dry_run, describe) -> dict:
 def _parse_ids(text: str) -> set[int]:
     parts = [part.strip() for part in text.split(",") if part.strip()]
     if not parts or not all(re.fullmatch(r"[0-9]{1,10}", part) for part in parts):
-        raise UsageError(f"--ids {shown(text)}: want row ids separated by commas, e.g. 16,24,13")
+        raise UsageError(f"--ids {typed(text)}: want row ids separated by commas, e.g. 16,24,13")
     return {int(part) for part in parts}
 
 

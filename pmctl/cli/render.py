@@ -3,17 +3,17 @@
 import typer
 
 from pmctl.core.numbers import num
-from pmctl.core.plan import Adopt, Alert, ChangeQuantity, Close, Defer, MarkClosed, Plan, Refresh, Reopen
-from pmctl.errors import AccountRefused, LockHeld
+from pmctl.core.plan import Adopt, Alert, ChangeQuantity, Close, Defer, FollowEntry, MarkClosed, Plan, Refresh, Reopen
 
 
 def describe(action) -> str:
     """An action as a sentence that reads after "would" (dry run) or before its outcome (real run)."""
     if isinstance(action, Close):
-        intent = f" ({action.position_intent})" if action.position_intent else ""
+        sent = (f"({action.position_intent}) as {action.client_order_id}" if action.position_intent
+                else f"via {action.route}, claimed as {action.client_order_id}")
         cancels = f", cancelling {len(action.cancel_order_ids)} own order(s) first" if action.cancel_order_ids else ""
         return (f"close row {action.row_id} for {action.reason}: {action.side} {num(action.qty)} "
-                f"{action.symbol}{intent} as {action.client_order_id}{cancels} ({action.why})")
+                f"{action.symbol} {sent}{cancels} ({action.why})")
     if isinstance(action, Defer):
         return f"hold row {action.row_id} {action.symbol}: {action.reason} due, {action.why}"
     if isinstance(action, MarkClosed):
@@ -26,35 +26,39 @@ def describe(action) -> str:
     if isinstance(action, ChangeQuantity):
         return (f"change row {action.row_id} {action.symbol} quantity {num(action.old)} -> {num(action.new)} "
                 f"({action.why})")
+    if isinstance(action, FollowEntry):
+        return f"change row {action.row_id} {action.symbol} entry {num(action.old)} -> {num(action.new)} ({action.why})"
     if isinstance(action, Alert):
         where = f"row {action.row_id} " if action.row_id is not None else ""
         return f"ALERT {action.severity} {action.kind} on {where}{action.symbol}: {action.why}"
     raise TypeError(f"no description for {type(action).__name__}")
 
 
+def outcome_line(outcome) -> str:
+    """What was to be done and what came of it; a deferral's outcome is its reason, said once."""
+    action = outcome.action
+    if isinstance(action, Defer) and outcome.result == action.why:
+        return f"hold row {action.row_id} {action.symbol}: {action.reason} due -> {action.why}"
+    return f"{describe(action)} -> {outcome.result}"
+
+
 def print_results(results: list, dry_run: bool) -> None:
-    """One line per action (dry-run) or per outcome (real run), errors to stderr."""
+    """One line per action (dry-run) or per outcome (real run) on stdout.
+
+    An account that failed, was refused or skipped has its one line on stderr from the log
+    (``pmctl.shell.journal``), so a cron mail shows it once; the others are printed in full.
+    """
     for result in results:
         prefix = f"[{result.account}]"
-        if result.error is not None:
-            typer.echo(f"{prefix} {_verb(result.error)}: {result.error}", err=True)
-            if result.plan is None:
-                continue
         if result.skipped is not None:
             typer.echo(f"{prefix} skipped: {result.skipped}")
+            continue
+        if result.plan is None:
             continue
         if dry_run:
             _print_plan(prefix, result.plan)
         else:
             _print_outcomes(prefix, result.plan, result.outcomes)
-
-
-def _verb(error: Exception) -> str:
-    if isinstance(error, LockHeld):
-        return "skipped"
-    if isinstance(error, AccountRefused):
-        return "refused"
-    return "failed"
 
 
 def _print_plan(prefix: str, plan: Plan) -> None:
@@ -69,7 +73,7 @@ def _print_plan(prefix: str, plan: Plan) -> None:
 def _print_outcomes(prefix: str, plan: Plan, outcomes: list) -> None:
     for outcome in outcomes:
         mark = "" if outcome.ok else "FAILED "
-        typer.echo(f"{prefix} {mark}{describe(outcome.action)} -> {outcome.result}")
+        typer.echo(f"{prefix} {mark}{outcome_line(outcome)}")
     refreshed = len(plan.of(Refresh))
     typer.echo(f"{prefix} done: {len(outcomes)} action(s), {refreshed} price(s) refreshed")
 

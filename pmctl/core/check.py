@@ -4,22 +4,29 @@ from datetime import timedelta
 
 from pmctl.core import closing, rules
 from pmctl.core.model import OPEN, Row, Snapshot, too_recent
-from pmctl.core.plan import Action, Alert, Close, Defer, Plan, Refresh
+from pmctl.core.plan import Action, Alert, Close, Defer, MarkClosed, Plan, Refresh
 from pmctl.core.pnl import pnl
 from pmctl.core.settle import plan_settle
 from pmctl.core.status import hours_to_expiration
-from pmctl.core.sync import QUARANTINE, plan_sync, primary_rows, unexpected_short_alert
+from pmctl.core.sync import as_followed, plan_sync, primary_rows, unexpected_short_alert
 
 MAX_BACKOFF_MINUTES = 60
 EXPIRY_ALERT_HOURS = 24
 
 
 def plan_check(snapshot: Snapshot) -> Plan:
-    actions: list[Action] = [*plan_sync(snapshot), *plan_settle(snapshot)]
+    """The rules judge each row as sync leaves it (its quantity and entry following the broker's);
+    a row sync closes, because its position was closed and opened again, is not judged at all."""
+    synced = plan_sync(snapshot)
+    actions: list[Action] = [*synced, *plan_settle(snapshot)]
     primary = primary_rows(snapshot.rows)
+    closed = {action.row_id for action in synced if isinstance(action, MarkClosed)}
+    followed = as_followed(snapshot.rows, synced)
     for row in snapshot.rows:
+        if row.id in closed:
+            continue
         if row.status == OPEN and primary[row.symbol] is row:
-            actions.extend(_monitor(row, snapshot))
+            actions.extend(_monitor(followed[row.id], snapshot))
         elif snapshot.position(row.symbol) is None and not row.close_client_order_id:
             actions.extend(_missing(row, snapshot))
     return Plan(snapshot.account, tuple(actions))
@@ -31,7 +38,7 @@ def _monitor(row: Row, snapshot: Snapshot) -> list[Action]:
         return _missing(row, snapshot)
     if position.current_price is None:
         return []
-    if ("short" if position.is_short else "long") != row.side:
+    if ("short" if position.is_short else "long") != row.direction:
         return []
     price = position.current_price
     evaluation = rules.evaluate(row, price, snapshot.clock, snapshot.sessions, snapshot.rules)
@@ -41,7 +48,7 @@ def _monitor(row: Row, snapshot: Snapshot) -> list[Action]:
     ]
     actions.extend(_missing_brackets(row, snapshot))
     actions.extend(_expiring(row, snapshot))
-    if row.strategy_type == QUARANTINE:
+    if row.quarantined:
         return [*actions, unexpected_short_alert(row.id, position)]
     exit_ = evaluation.first
     if exit_ is not None:

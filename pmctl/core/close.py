@@ -36,6 +36,8 @@ def plan_forced_close(snapshot: Snapshot, row: Row, qty: Decimal | None, reason:
             raise UsageError(f"--qty {num(qty)} is below one {unit}")
         if qty > held:
             raise UsageError(f"--qty {num(qty)} is more than the {num(held)} {row.symbol} held")
+        if unit == "contract" and qty != qty.to_integral_value():
+            raise UsageError(f"--qty {num(qty)}: an option closes in whole contracts")
     why = f"operator: {reason}" if reason else "operator's forced close"
     if not snapshot.clock.is_open:
         return Plan(snapshot.account, (Defer(row.id, row.symbol, reason or FORCED, "deferred: market closed"),))

@@ -13,13 +13,43 @@ CLEAR = "none"
 
 @dataclass(frozen=True)
 class Edit:
+    """The fields that change, each with its value before and after (None: not set)."""
+
     row_id: int
+    symbol: str
     old: dict
     new: dict
 
+    @property
+    def changes(self) -> bool:
+        return bool(self.new)
+
+    def text(self) -> str:
+        """``stop_loss 700 -> 720, take_profit none -> 800``: one format for every value, in the audit and on screen."""
+        return ", ".join(f"{field} {shown(self.old[field])} -> {shown(self.new[field])}" for field in self.new)
+
+    def recorded(self) -> dict:
+        """The event's data: the readable text, and the values as JSON (decimals as plain strings, none as null)."""
+        return {"symbol": self.symbol, "text": self.text(),
+                "old": {field: _stored(value) for field, value in self.old.items()},
+                "new": {field: _stored(value) for field, value in self.new.items()}}
+
+
+def shown(value: Decimal | int | None) -> str:
+    if value is None:
+        return CLEAR
+    return num(value) if isinstance(value, Decimal) else str(value)
+
+
+def _stored(value: Decimal | int | None) -> str | int | None:
+    return num(value) if isinstance(value, Decimal) else value
+
 
 def plan_edit(row: Row, changes: dict[str, Decimal | int | str]) -> Edit:
-    """``changes`` maps a field to its new value, or to "none" to remove it; unknown fields are a bug."""
+    """``changes`` maps a field to its new value, or to "none" to remove it; unknown fields are a bug.
+
+    A field given its current value is no change: an edit that changes nothing records nothing.
+    """
     if not changes:
         raise UsageError("nothing to change: give --stop-loss, --take-profit, --trailing-stop-percent or "
                          "--max-hold-minutes")
@@ -28,7 +58,8 @@ def plan_edit(row: Row, changes: dict[str, Decimal | int | str]) -> Edit:
     new = {field: None if value == CLEAR else value for field, value in changes.items()}
     merged = {field: new.get(field, getattr(row, field)) for field in FIELDS}
     _check(row, merged)
-    return Edit(row.id, {field: getattr(row, field) for field in new}, new)
+    changed = {field: value for field, value in new.items() if value != getattr(row, field)}
+    return Edit(row.id, row.symbol, {field: getattr(row, field) for field in changed}, changed)
 
 
 def _check(row: Row, values: dict) -> None:

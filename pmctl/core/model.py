@@ -11,10 +11,24 @@ from pmctl.config import RuleDefaults
 OPEN = "open"
 CLOSING = "closing"
 
+#: ``tracked_as``: a position pmctl found at the broker with no row and started tracking.
+ADOPTED = "adopted"
+#: ``tracked_as``: a short stock no trade opened (seed 02), tracked but never closed by a rule.
+QUARANTINE = "unexpected_short"
+#: ``plan_source``: stop and target derived from the ``PMCTL_*_PERCENT`` defaults, so they follow the entry.
+POLICY = "policy"
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Row:
-    """One open or closing position as the database records it. Times are UTC."""
+    """One open or closing position as the database records it. Times are UTC.
+
+    ``strategy_type`` and ``side`` hold the desk's values; ``tracked_as`` is
+    pmctl's own word on the row (None: the desk's tools wrote it) and
+    ``plan_source`` says where its stop and target came from (None: explicit).
+    Slots: a cycle holds thousands, and past 30 attributes an instance
+    dictionary no longer shares its keys (four times the memory).
+    """
 
     id: int
     account_name: str
@@ -44,10 +58,23 @@ class Row:
     close_attempts: int = 0
     close_submitted_at: datetime | None = None
     close_reason: str | None = None
+    tracked_as: str | None = None
+    plan_source: str | None = None
+    last_checked_at: datetime | None = None
 
     @property
     def is_short(self) -> bool:
+        """Only 'short' is short: the desk's tools also write 'call' and 'put' for a long option."""
         return self.side == "short"
+
+    @property
+    def direction(self) -> str:
+        """The side as the broker's signed quantity says it: long or short."""
+        return "short" if self.is_short else "long"
+
+    @property
+    def quarantined(self) -> bool:
+        return self.tracked_as == QUARANTINE
 
     @property
     def is_option(self) -> bool:
@@ -63,9 +90,12 @@ class Snapshot:
     ``sessions`` covers the calendar from today to the nearest expirations that
     could matter; it is empty when no option is near expiry. ``recent_alerts``
     holds the (kind, symbol) pairs already alerted within the cooldown.
-    ``fills`` and ``option_events`` are the evidence reconcile reads for rows
-    the broker no longer holds; other decisions leave them empty. Rows younger
-    than ``grace_seconds`` are never called phantom.
+    ``fills`` are the broker's fills since the earliest time a row needs them:
+    the rows that disagree with their position (closed and opened again, or
+    added to) and, for reconcile, the rows the broker no longer holds;
+    ``option_events`` are reconcile's evidence for the latter. Both are empty
+    when nothing needs them. Rows younger than ``grace_seconds`` are never
+    called phantom.
     """
 
     account: str

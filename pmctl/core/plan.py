@@ -8,10 +8,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from pmctl.core.numbers import num
+
 
 @dataclass(frozen=True)
 class Close:
-    """Send a reducing market order for a row's position (after cancelling pmctl's own orders on it)."""
+    """Send a reducing market order for a row's position (after cancelling pmctl's own orders on it).
+
+    ``client_order_id`` is the claim recorded on the row; only an order with an
+    intent (an option's) carries it to the broker (``CloseRequest``).
+    """
 
     row_id: int
     symbol: str
@@ -22,6 +28,13 @@ class Close:
     position_intent: str | None
     cancel_order_ids: tuple[str, ...]
     why: str
+
+    @property
+    def route(self) -> str:
+        """How the close reaches the broker, as an operator would look it up in Alpaca's API reference."""
+        if self.position_intent:
+            return "POST /v2/orders"
+        return f"DELETE /v2/positions/{self.symbol}?qty={num(self.qty)}"
 
 
 @dataclass(frozen=True)
@@ -60,7 +73,11 @@ class Reopen:
 
 @dataclass(frozen=True)
 class Adopt:
-    """Start tracking a broker position that has no row."""
+    """Start tracking a broker position that has no row.
+
+    ``strategy_type`` is one of the desk's strategies, as its database requires;
+    ``tracked_as`` says adopted or quarantined, ``plan_source`` where the levels came from.
+    """
 
     symbol: str
     ticker: str
@@ -77,7 +94,9 @@ class Adopt:
     max_hold_minutes: int | None
     current_price: Decimal | None
     why: str
-    strategy_type: str = "adopted"
+    tracked_as: str
+    strategy_type: str
+    plan_source: str
 
 
 @dataclass(frozen=True)
@@ -89,6 +108,23 @@ class ChangeQuantity:
     old: Decimal
     new: Decimal
     original: Decimal
+    why: str
+
+
+@dataclass(frozen=True)
+class FollowEntry:
+    """Make a row's entry price the broker's average entry (the position was added to).
+
+    ``stop_loss`` and ``take_profit`` are the row's levels afterwards: derived
+    again from the new entry where the policy derived them, the row's own otherwise.
+    """
+
+    row_id: int
+    symbol: str
+    old: Decimal
+    new: Decimal
+    stop_loss: Decimal | None
+    take_profit: Decimal | None
     why: str
 
 
@@ -118,10 +154,10 @@ class Alert:
 ALERT_KINDS = ("brackets_missing", "order_failed", "unexpected_short", "side_mismatch", "untracked", "needs_reconcile",
                "phantom_found", "expiring_soon")
 
-Action = Close | Defer | MarkClosed | Reopen | Adopt | ChangeQuantity | Refresh | Alert
+Action = Close | Defer | MarkClosed | Reopen | Adopt | ChangeQuantity | FollowEntry | Refresh | Alert
 
 #: Actions that change a position's state or send an order; a dry-run holding one exits 3.
-CHANGES = (Close, MarkClosed, Reopen, Adopt, ChangeQuantity)
+CHANGES = (Close, MarkClosed, Reopen, Adopt, ChangeQuantity, FollowEntry)
 
 
 @dataclass(frozen=True)

@@ -8,21 +8,22 @@ fill are reported, not touched. Reconcile sends no order except, when asked,
 the covering of unexpected shorts.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from pmctl.broker.types import Fill, NonTradeActivity
 from pmctl.core.check import forced_close
+from pmctl.core.fills import CLOSED_AT_BROKER, weighted
 from pmctl.core.numbers import num
-from pmctl.core.model import CLOSING, Row, Snapshot, too_recent
-from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity, MarkClosed, Plan, Reopen
+from pmctl.core.model import ADOPTED, CLOSING, OPEN, QUARANTINE, Row, Snapshot, too_recent
+from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity, FollowEntry, MarkClosed, Plan, Reopen
 from pmctl.core.settle import WORKING, settle_row
-from pmctl.core.sync import QUARANTINE, adoption, is_unexpected_short, plan_sync, primary_rows
+from pmctl.core.sync import adoption, follow, is_unexpected_short, plan_sync, primary_rows
 
-CLOSED_AT_BROKER = "closed_at_broker"
 PHANTOM = "phantom"
 DUPLICATE = "duplicate"
+REOPENED = "reopened"
 COVER_SHORT = "cover_short"
 OPTION_EVENT_REASONS = {"OPEXP": "expired", "OPEXC": "exercised", "OPASN": "assigned"}
 
@@ -48,13 +49,16 @@ def plan_reconcile(snapshot: Snapshot, cover_shorts: bool) -> tuple[list[Finding
     findings = [*_broker_side(snapshot), *_duplicates(snapshot)]
     primary = primary_rows(snapshot.rows)
     grace = timedelta(seconds=snapshot.grace_seconds)
+    reopened = {f.row_id for f in findings if f.kind == REOPENED}
     for row in primary.values():
         position = snapshot.position(row.symbol)
+        if row.id in reopened:
+            continue
         if position is None:
             findings.append(_gone_row(row, snapshot, grace))
         elif row.status == CLOSING:
             findings.extend(_stuck(row, snapshot))
-        elif row.strategy_type == QUARANTINE:
+        elif row.quarantined:
             findings.append(_unexpected_short(row, snapshot, cover_shorts))
     findings.extend(_held_after_closing(findings, snapshot))
     plan = Plan(snapshot.account, tuple(f.action for f in findings if f.action is not None))
@@ -65,11 +69,12 @@ def _held_after_closing(findings: list[Finding], snapshot: Snapshot) -> list[Fin
     """A symbol still held once every row of it is closed in this pass (a close filled, then a new position):
     adopted in the same pass, so a second reconcile finds nothing left to do."""
     closed = {f.action.row_id for f in findings if isinstance(f.action, MarkClosed)}
+    already = {f.action.symbol for f in findings if isinstance(f.action, Adopt)}
     adopted = []
     for position in snapshot.positions:
         rows = [row for row in snapshot.rows if row.symbol == position.symbol]
-        if rows and all(row.id in closed for row in rows) and snapshot.adopt:
-            action = adoption(position, snapshot, QUARANTINE if is_unexpected_short(position) else "adopted")
+        if rows and all(row.id in closed for row in rows) and snapshot.adopt and position.symbol not in already:
+            action = adoption(position, snapshot, QUARANTINE if is_unexpected_short(position) else ADOPTED)
             adopted.append(Finding("untracked", None, position.symbol,
                                    f"still held after row(s) {', '.join(str(r.id) for r in rows)} closed", action))
     return adopted
@@ -80,10 +85,14 @@ def _broker_side(snapshot: Snapshot) -> list[Finding]:
     findings = []
     for action in plan_sync(snapshot):
         if isinstance(action, Adopt):
-            kind = "unexpected_short" if action.strategy_type == QUARANTINE else "untracked"
+            kind = "unexpected_short" if action.tracked_as == QUARANTINE else "untracked"
             findings.append(Finding(kind, None, action.symbol, action.why, action))
         elif isinstance(action, ChangeQuantity):
             findings.append(Finding("quantity_drift", action.row_id, action.symbol, action.why, action))
+        elif isinstance(action, FollowEntry):
+            findings.append(Finding("entry_drift", action.row_id, action.symbol, action.why, action))
+        elif isinstance(action, MarkClosed):
+            findings.append(Finding(REOPENED, action.row_id, action.symbol, action.why, action))
         elif isinstance(action, Alert):
             findings.append(Finding(action.kind, action.row_id, action.symbol, action.why, action))
     return findings
@@ -132,7 +141,7 @@ def _gone_row(row: Row, snapshot: Snapshot, grace: timedelta) -> Finding:
             {"activity_id": event.id, "activity_type": event.activity_type, "broker_qty": 0}))
     fills = _closing_fills(row, snapshot.fills)
     if fills:
-        price, last = _average(fills, row.quantity), fills[-1]
+        price, last = weighted([(fill.price, fill.qty) for fill in fills], row.quantity), fills[-1]
         why = f"closed at the broker: {len(fills)} fill(s) averaging {num(price)}, last at {last.time:%Y-%m-%d %H:%M:%S} UTC"
         return Finding(PHANTOM, row.id, row.symbol, why, MarkClosed(
             row.id, row.symbol, CLOSED_AT_BROKER, price, last.time, last.order_id, why,
@@ -145,8 +154,9 @@ def _gone_row(row: Row, snapshot: Snapshot, grace: timedelta) -> Finding:
 def _stuck(row: Row, snapshot: Snapshot) -> list[Finding]:
     """A closing row whose position is still held: settled as check would, but never by resending.
 
-    A row that goes back to open takes the broker's quantity in the same pass,
-    so a second reconcile finds nothing left to do.
+    A row that goes back to open is followed in the same pass as sync follows
+    an open row (quantity, entry, or closed and opened again), so a second
+    reconcile finds nothing left to do.
     """
     order = _close_order(row, snapshot)
     if order is None:
@@ -155,11 +165,8 @@ def _stuck(row: Row, snapshot: Snapshot) -> list[Finding]:
     else:
         actions = settle_row(row, order, snapshot)
     if any(isinstance(action, Reopen) for action in actions):
-        held = abs(snapshot.position(row.symbol).qty)
         actions = [a for a in actions if not isinstance(a, ChangeQuantity)]
-        if held != row.quantity:
-            actions.append(ChangeQuantity(row.id, row.symbol, row.quantity, held, row.original_quantity or row.quantity,
-                                          f"back to open with the broker's {num(held)}"))
+        actions.extend(follow(replace(row, status=OPEN), snapshot.position(row.symbol), snapshot))
     return [Finding("stuck_closing", row.id, row.symbol, getattr(action, "why", ""), action) for action in actions]
 
 
@@ -198,15 +205,3 @@ def _closing_fills(row: Row, fills: tuple[Fill, ...]) -> list[Fill]:
             taken.append(fill)
             total += fill.qty
     return taken
-
-
-def _average(fills: list[Fill], quantity: Decimal) -> Decimal:
-    """Quantity-weighted price of the fills, counting no more than the row's quantity."""
-    remaining, cost, counted = quantity, Decimal(0), Decimal(0)
-    for fill in fills:
-        used = min(fill.qty, remaining)
-        cost += used * fill.price
-        counted += used
-        remaining -= used
-    return (cost / counted).quantize(Decimal("0.0001"))
-

@@ -1,7 +1,9 @@
 """The desk's daily metrics (seed 01): what opened, what closed and why, and what it made.
 
 Rows whose exit price is unknown (a phantom closed without evidence) are counted
-apart: their P&L is unknown, not zero, and they are left out of the win rate.
+apart: their P&L is unknown, not zero, and they are left out of the win rate. A
+close at exactly its entry (realized 0) is break-even: neither a win nor a loss,
+counted apart and left out of the win rate, which is wins / (wins + losses).
 """
 
 from collections import defaultdict
@@ -46,6 +48,7 @@ class Report:
     unknown_exit: int
     wins: int
     losses: int
+    break_even: int
     average_hold: timedelta | None
 
     @property
@@ -74,6 +77,7 @@ def daily_report(day: date, accounts: tuple[str, ...], opened: int, closed: list
         realized=sum(known, Decimal(0)),
         unknown_exit=len(closed) - len(known),
         wins=sum(1 for value in known if value > 0),
-        losses=sum(1 for value in known if value <= 0),
+        losses=sum(1 for value in known if value < 0),
+        break_even=sum(1 for value in known if value == 0),
         average_hold=sum(holds, timedelta(0)) / len(holds) if holds else None,
     )

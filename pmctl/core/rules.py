@@ -154,6 +154,16 @@ def default_levels(side: str, entry_price: Decimal, defaults: RuleDefaults) -> L
     return Levels(stop, None if short and target is not None and target <= 0 else target)
 
 
+def rederived(level: Decimal | None, old_entry: Decimal, new_entry: Decimal) -> Decimal | None:
+    """A level derived as a percent of ``old_entry``, the same percent away from ``new_entry``.
+
+    The distance is rounded as the ledger stores it, as ``default_levels`` rounds it.
+    """
+    if level is None or old_entry == 0:
+        return level
+    return new_entry + _round((level - old_entry) * new_entry / old_entry)
+
+
 def _reach_days(lead_days: int) -> int:
     return 2 * lead_days + 10
 

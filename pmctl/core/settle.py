@@ -1,10 +1,14 @@
 """Settling closing rows: a row is closed only when the broker shows its order filled.
 
-A close order's fate is read from the broker by its client order id. Filled:
-the row closes at the fill. Ended unfilled (rejected, cancelled, expired): the
-row goes back to open, and the next attempt gets a new client order id. Never
-received (a crash before the send): the same order is sent again under the same
-id, so should the first one surface after all, the broker refuses the second.
+A close order's fate is read from the broker: an option's by its client order
+id, a stock's (sent through DELETE /v2/positions, which takes no client order
+id) by its recorded order id or among the symbol's orders since the claim
+(``pmctl.shell.gather``). Filled: the row closes at the fill. Ended unfilled
+(rejected, cancelled, expired): the row goes back to open, and the next attempt
+gets a new client order id. Never received (a crash before the send): the close
+is sent again under the same claim; should the first surface after all, the
+broker refuses the second (an option's duplicate client order id; a stock's
+DELETE for more than is still held, or for a position already gone).
 """
 
 from pmctl.broker.types import Order
@@ -84,10 +88,11 @@ def _never_received(row: Row, snapshot: Snapshot) -> list[Action]:
         request = closing.close_request(position, row.symbol, qty, position.qty_available, row.close_client_order_id)
     except closing.CloseRefused as refused:
         return [Alert(row.id, row.symbol, "order_failed", "error", f"cannot resend the close of row {row.id}: {refused}")]
+    never = (f"no {row.symbol} order since the claim at {row.close_submitted_at:%H:%M:%S} UTC"
+             if request.by_position and row.close_submitted_at else f"order {row.close_client_order_id}")
     return [
         Close(row.id, request.symbol, request.side, request.qty, row.close_reason or "forced_close",
-              request.client_order_id, request.position_intent, (),
-              f"resend: order {row.close_client_order_id} never reached the broker"),
+              request.client_order_id, request.position_intent, (), f"resend: {never} reached the broker"),
     ]
 
 

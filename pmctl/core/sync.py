@@ -1,14 +1,31 @@
-"""Sync: every broker position has exactly one row, and rows follow the broker's quantity."""
+"""Sync: every broker position has exactly one row, and rows follow the broker's quantity and entry.
+
+A row follows the position the broker holds: its quantity, and its entry
+price, which is the broker's average entry (a position added to is entered at
+the average of its buys). A position the broker's fills show was closed and
+opened again since the row's last check is not the row's any more: the row is
+closed at the fill that closed it, and the position held now gets a row of its own.
+"""
+
+from dataclasses import replace
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 from pmctl import occ
 from pmctl.broker.types import Position
 from pmctl.core import rules
+from pmctl.core.fills import CLOSED_AT_BROKER, WentFlat, fills_since, went_flat
 from pmctl.core.numbers import num
-from pmctl.core.model import CLOSING, OPEN, Row, Snapshot
-from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity
+from pmctl.core.model import ADOPTED, CLOSING, OPEN, POLICY, QUARANTINE, Row, Snapshot
+from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity, FollowEntry, MarkClosed
 
-#: The strategy of a row pmctl tracks but never closes by rule: an unexpected short.
-QUARANTINE = "unexpected_short"
+_STORED = Decimal("0.0001")
+
+#: The strategy an adopted row is given: what the original service wrote for the positions it synced from
+#: Alpaca (services/position_manager/db.py, create_position_from_alpaca: "Default strategy for Alpaca-synced
+#: positions"), and one the desk's CHECK on strategy_type accepts. Whether pmctl adopted the row, or
+#: quarantined it, is said in tracked_as.
+ADOPTED_STRATEGY = "swing_trade"
 
 
 def primary_rows(rows: tuple[Row, ...]) -> dict[str, Row]:
@@ -31,8 +48,39 @@ def plan_sync(snapshot: Snapshot) -> list[Action]:
         if row is None:
             actions.extend(_untracked(position, snapshot))
         elif row.status == OPEN:
-            actions.extend(_follow(row, position))
+            actions.extend(follow(row, position, snapshot))
     return actions
+
+
+def fills_needed_since(snapshot: Snapshot) -> datetime | None:
+    """From when the broker's fills must be read to follow the rows: None when no open row disagrees
+    with its position's quantity or average entry, so a steady cycle asks the broker for no fills."""
+    primary = primary_rows(snapshot.rows)
+    starts = [fills_since(row) for position in snapshot.positions
+              if (row := primary.get(position.symbol)) is not None and row.status == OPEN and _differs(row, position)]
+    return min(starts) if starts else None
+
+
+def as_followed(rows: tuple[Row, ...], actions: list[Action]) -> dict[int, Row]:
+    """The rows sync changes, as they read once its actions are applied: the rules judge those."""
+    followed = {row.id: row for row in rows}
+    for action in actions:
+        if isinstance(action, ChangeQuantity) and action.row_id in followed:
+            followed[action.row_id] = replace(followed[action.row_id], quantity=action.new)
+        elif isinstance(action, FollowEntry) and action.row_id in followed:
+            followed[action.row_id] = replace(followed[action.row_id], entry_price=action.new,
+                                              stop_loss=action.stop_loss, take_profit=action.take_profit)
+    return followed
+
+
+def _differs(row: Row, position: Position) -> bool:
+    return (position.is_short != row.is_short or abs(position.qty) != row.quantity
+            or _entry(position) != row.entry_price)
+
+
+def _entry(position: Position) -> Decimal:
+    """The broker's average entry as the row stores it (four places, rounded as PostgreSQL rounds)."""
+    return position.avg_entry_price.quantize(_STORED, rounding=ROUND_HALF_UP)
 
 
 def is_unexpected_short(position: Position) -> bool:
@@ -57,10 +105,15 @@ def unexpected_short_alert(row_id: int | None, position: Position) -> Alert:
     )
 
 
-def adoption(position: Position, snapshot: Snapshot, strategy: str = "adopted") -> Adopt:
-    """A row for a broker position; a quarantined one gets no exit levels, since nothing closes it by rule."""
+def adoption(position: Position, snapshot: Snapshot, tracked_as: str = ADOPTED,
+             entered: datetime | None = None) -> Adopt:
+    """A row for a broker position; a quarantined one gets no exit levels, since nothing closes it by rule.
+
+    Its levels come from the policy's percentages of the entry, and say so in ``plan_source``.
+    ``entered``: when the position was opened, where the fills say (else now, by the broker's clock).
+    """
     side = "short" if position.is_short else "long"
-    quarantined = strategy == QUARANTINE
+    quarantined = tracked_as == QUARANTINE
     levels = rules.default_levels(side, position.avg_entry_price, snapshot.rules)
     contract = occ.parse(position.symbol) if occ.is_option(position.symbol) else None
     return Adopt(
@@ -70,7 +123,7 @@ def adoption(position: Position, snapshot: Snapshot, strategy: str = "adopted") 
         side=side,
         quantity=abs(position.qty),
         entry_price=position.avg_entry_price,
-        entry_time=snapshot.clock.timestamp,
+        entry_time=entered or snapshot.clock.timestamp,
         strike_price=contract.strike if contract else None,
         expiration_date=contract.expiration if contract else None,
         stop_loss=None if quarantined else levels.stop_loss,
@@ -79,13 +132,22 @@ def adoption(position: Position, snapshot: Snapshot, strategy: str = "adopted") 
         max_hold_minutes=None if quarantined else snapshot.rules.max_hold_minutes,
         current_price=position.current_price,
         why=f"the broker holds {num(position.qty)} {position.symbol} and no row tracks it",
-        strategy_type=strategy,
+        tracked_as=tracked_as,
+        strategy_type=ADOPTED_STRATEGY,
+        plan_source=POLICY,
     )
 
 
-def _follow(row: Row, position: Position) -> list[Action]:
+def follow(row: Row, position: Position, snapshot: Snapshot) -> list[Action]:
+    """What an open row needs to be the broker's position again: nothing, its quantity and entry, a new row
+    (closed and opened again), or an operator (the sides differ and the fills do not say why)."""
+    if not _differs(row, position):
+        return []
+    flat = went_flat(row, position, snapshot.fills)
+    if flat is not None:
+        return _reopened(row, position, flat, snapshot)
     broker_side = "short" if position.is_short else "long"
-    if broker_side != row.side:
+    if broker_side != row.direction:
         return [
             Alert(
                 row.id, row.symbol, "side_mismatch", "critical",
@@ -93,12 +155,44 @@ def _follow(row: Row, position: Position) -> list[Action]:
                 "nothing is sent until an operator looks",
             )
         ]
-    held = abs(position.qty)
-    if held == row.quantity:
-        return []
-    return [
-        ChangeQuantity(
+    held, actions = abs(position.qty), []
+    if held != row.quantity:
+        actions.append(ChangeQuantity(
             row.id, row.symbol, row.quantity, held, row.original_quantity or row.quantity,
-            f"the broker holds {num(held)}, the row says {num(row.quantity)} (partial fill or partial exit)",
-        )
-    ]
+            f"the broker holds {num(held)}, the row says {num(row.quantity)} "
+            f"({'added to, or a partial fill' if held > row.quantity else 'partial fill or partial exit'})",
+        ))
+    if _entry(position) != row.entry_price:
+        actions.append(_follow_entry(row, _entry(position)))
+    return actions
+
+
+def _follow_entry(row: Row, entry: Decimal) -> FollowEntry:
+    """The broker's average entry; a stop or target the policy derived from the old entry is derived again."""
+    derived = row.plan_source == POLICY
+    stop = rules.rederived(row.stop_loss, row.entry_price, entry) if derived else row.stop_loss
+    target = rules.rederived(row.take_profit, row.entry_price, entry) if derived else row.take_profit
+    moved = [f"{name} {num(old)} -> {num(new)}" for name, old, new in
+             (("stop", row.stop_loss, stop), ("target", row.take_profit, target)) if old is not None and old != new]
+    return FollowEntry(
+        row.id, row.symbol, row.entry_price, entry, stop, target,
+        f"the broker's average entry is {num(entry)}, the row says {num(row.entry_price)}"
+        + (f"; {', '.join(moved)} (derived from the entry)" if moved else ""),
+    )
+
+
+def _reopened(row: Row, position: Position, flat: WentFlat, snapshot: Snapshot) -> list[Action]:
+    """The row closes at the fill that took its position flat; the position held now is adopted as new.
+
+    A short opened again after a tracked short was covered is the desk's, and is
+    tracked as adopted; any other short stock is quarantined as usual.
+    """
+    why = (f"closed at the broker at {num(flat.exit_price)} ({flat.exit_time:%Y-%m-%d %H:%M:%S} UTC) and opened "
+           f"again: the broker now holds {num(position.qty)} at {num(position.avg_entry_price)}")
+    close = MarkClosed(row.id, row.symbol, CLOSED_AT_BROKER, flat.exit_price, flat.exit_time, flat.order_id, why,
+                       {"fill_found": True, "fill_ids": list(flat.fill_ids), "reopened": True})
+    kept_short = row.is_short and not row.quarantined and position.is_short
+    quarantine = is_unexpected_short(position) and not kept_short
+    adopt = adoption(position, snapshot, QUARANTINE if quarantine else ADOPTED, entered=flat.reopened_at)
+    adopt = replace(adopt, why=f"opened again after row {row.id} closed at the broker")
+    return [close, adopt, unexpected_short_alert(None, position)] if quarantine else [close, adopt]

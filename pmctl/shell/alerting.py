@@ -23,7 +23,7 @@ def send(settings: Settings, database_url: str, notices: list[Notice], actor: st
             if not fresh:
                 return []
             errors = deliver(settings.alerts, fresh)
-            if len(errors) < _channels(settings):
+            if len(errors) < settings.alerts.channels:
                 store.record_sent(conn, fresh, actor)
             return errors
     except PmctlError as error:
@@ -40,6 +40,3 @@ def _unique(notices: list[Notice]) -> list[Notice]:
             kept.append(notice)
     return kept
 
-
-def _channels(settings: Settings) -> int:
-    return int(settings.alerts.sends_email) + int(settings.alerts.sends_webhook)

@@ -6,9 +6,12 @@ recorded as an event and does not stop the others or undo their work.
 
 The close protocol, in order: check the invariant; claim the row as
 ``closing`` with its deterministic client order id and commit; cancel pmctl's
-own working orders on the symbol; send the order once; record the answer. A
-crash at any step leaves a row that the next cycle settles by looking the
-order up by its client order id (``pmctl.core.settle``).
+own working orders on the symbol; send the close once (an option's as an order
+under that id, a stock's through DELETE /v2/positions, which cannot pass flat);
+record the order the broker answers with before anything else. A crash at any
+step leaves a row that the next cycle settles from the broker's orders: an
+option's by its client order id, a stock's by the symbol, the reducing side and
+the claim's time (``pmctl.shell.gather``, ``pmctl.core.settle``).
 """
 
 from dataclasses import dataclass
@@ -22,7 +25,8 @@ from pmctl.broker.types import Order
 from pmctl.core import closing
 from pmctl.core.numbers import num
 from pmctl.core.model import Row, Snapshot
-from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity, Close, Defer, MarkClosed, Plan, Refresh, Reopen
+from pmctl.core.plan import (Action, Adopt, Alert, ChangeQuantity, Close, Defer, FollowEntry, MarkClosed, Plan, Refresh,
+                              Reopen)
 from pmctl.store import positions as store
 from pmctl.store.positions import Event
 
@@ -62,23 +66,33 @@ class Applier:
 
     def _bookkeeping(self, plan: Plan) -> list[Outcome]:
         refreshes, adoptions, changes = plan.of(Refresh), plan.of(Adopt), plan.of(ChangeQuantity)
+        follows = plan.of(FollowEntry)
         with self.conn.transaction():
             store.refresh(self.conn, self.account, refreshes, self.now)
             adopted = store.adopt(self.conn, self.account, adoptions)
             store.change_quantities(self.conn, self.account, changes, self.now)
+            store.follow_entries(self.conn, self.account, follows, self.now)
             events = [
                 *(self._trailing_event(r) for r in refreshes if self._trailing_moved(r)),
                 *(Event(adopted[a.symbol], "adopted", _adopted_data(a)) for a in adoptions if a.symbol in adopted),
                 *(Event(c.row_id, "quantity_changed", {"symbol": c.symbol, "old": c.old, "new": c.new,
                                                         "original": c.original, "why": c.why}) for c in changes),
+                *(self._entry_event(f) for f in follows),
             ]
             store.insert_events(self.conn, self.account, events, self.actor, self.now)
         outcomes = [
             Outcome(a, f"adopted as row {adopted[a.symbol]}" if a.symbol in adopted else "already tracked by another run")
             for a in adoptions
         ]
-        outcomes.extend(Outcome(c, "changed") for c in changes)
+        outcomes.extend(Outcome(c, "changed") for c in (*changes, *follows))
         return outcomes
+
+    def _entry_event(self, follow: FollowEntry) -> Event:
+        row = self.rows[follow.row_id]
+        return Event(row.id, "entry_changed", {
+            "symbol": follow.symbol, "old": follow.old, "new": follow.new, "stop_loss": follow.stop_loss,
+            "previous_stop_loss": row.stop_loss, "take_profit": follow.take_profit,
+            "previous_take_profit": row.take_profit, "plan_source": row.plan_source, "why": follow.why})
 
     def _trailing_moved(self, refresh: Refresh) -> bool:
         row = self.rows[refresh.row_id]
@@ -143,9 +157,10 @@ class Applier:
             order = self.broker.submit_close(request)
         except errors.OrderOutcomeUnknown as unknown:
             self._record(row, "order_unknown", {"symbol": action.symbol, "client_order_id": request.client_order_id,
-                                                "why": str(unknown)})
-            return Outcome(action, f"sent, no clear answer: the next cycle looks up {request.client_order_id}",
-                           ok=False)
+                                                "via": action.route, "why": str(unknown)})
+            lookup = (f"the {action.symbol} orders since the claim {request.client_order_id}" if request.by_position
+                      else request.client_order_id)
+            return Outcome(action, f"sent, no clear answer: the next cycle looks up {lookup}", ok=False)
         except errors.BrokerRejected as rejected:
             return self._rejected(action, row, rejected)
         return self._submitted(action, row, order)
@@ -158,12 +173,17 @@ class Applier:
                 continue
 
     def _submitted(self, action: Close, row: Row, order: Order) -> Outcome:
+        """The answer is recorded before anything else; a fill of all the broker held closes the row at once
+        (the broker's quantity, not the row's: sync makes the row follow it in this same pass)."""
+        position = self.snapshot.position(row.symbol)
+        whole = abs(position.qty) if position is not None else row.quantity
         with self.conn.transaction():
             store.record_order(self.conn, self.account, row.id, order.id)
             events = [Event(row.id, "order_submitted", {
                 "symbol": order.symbol, "side": order.side, "qty": order.qty, "order_id": order.id,
-                "client_order_id": order.client_order_id, "status": order.status})]
-            if order.is_filled and order.filled_qty >= row.quantity:
+                "client_order_id": order.client_order_id, "claim": action.client_order_id, "via": action.route,
+                "status": order.status})]
+            if order.is_filled and order.filled_qty >= whole:
                 settled = MarkClosed(row.id, row.symbol, action.reason, order.filled_avg_price, order.filled_at,
                                      order.id, f"close order filled at {order.filled_avg_price}")
                 store.mark_closed(self.conn, self.account, settled, self.now)
@@ -200,4 +220,4 @@ def _closed_event(action: MarkClosed) -> Event:
 
 def _adopted_data(adopt: Adopt) -> dict:
     return {"symbol": adopt.symbol, "side": adopt.side, "quantity": adopt.quantity, "entry_price": adopt.entry_price,
-            "why": adopt.why}
+            "tracked_as": adopt.tracked_as, "why": adopt.why}

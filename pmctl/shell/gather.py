@@ -1,7 +1,10 @@
 """Reading one account's snapshot: broker first, then the database.
 
 The broker is read first so that a row the dispatcher inserts for a fresh fill
-a moment later is seen with its position rather than adopted twice.
+a moment later is seen with its position rather than adopted twice. The
+broker's fills are read only when the snapshot needs them (a row disagrees with
+its position, or reconcile settles rows the broker no longer holds): one
+request for the account, from the earliest time any row needs.
 """
 
 from dataclasses import replace
@@ -12,8 +15,9 @@ import psycopg
 
 from pmctl.broker.adapter import AlpacaBroker
 from pmctl.config import AccountConfig, Settings
-from pmctl.core import reconcile, rules
-from pmctl.core.model import CLOSING, Snapshot
+from pmctl.broker.types import Order, Position
+from pmctl.core import closing, reconcile, rules, sync
+from pmctl.core.model import CLOSING, Row, Snapshot
 from pmctl.core.plan import ALERT_KINDS
 from pmctl.store import positions as store
 
@@ -31,12 +35,7 @@ def read_snapshot(
     window = rules.calendar_window(rows, clock.timestamp.astimezone(MARKET_ZONE).date(),
                                    settings.rules.expiration_lead_days)
     sessions = tuple(broker.calendar(*window)) if window else ()
-    working = {order.client_order_id for order in orders}
-    close_orders = {
-        row.close_client_order_id: broker.order_by_client_id(row.close_client_order_id)
-        for row in rows
-        if row.status == CLOSING and row.close_client_order_id and row.close_client_order_id not in working
-    }
+    close_orders = _close_orders(broker, rows, orders, held)
     since = clock.timestamp - timedelta(minutes=settings.alert_cooldown_minutes)
     snapshot = Snapshot(
         account=account.name,
@@ -51,8 +50,41 @@ def read_snapshot(
         recent_alerts=store.recent_alerts(conn, account.name, ALERT_KINDS, since),
         grace_seconds=settings.reconcile_grace_seconds,
     )
-    start = reconcile.evidence_since(snapshot) if evidence else None
-    if start is None:
+    gone = reconcile.evidence_since(snapshot) if evidence else None
+    starts = [start for start in (gone, sync.fills_needed_since(snapshot)) if start is not None]
+    if not starts:
         return snapshot
-    return replace(snapshot, fills=tuple(broker.fills_since(start)),
-                   option_events=tuple(broker.option_events_since(start - timedelta(days=1))))
+    snapshot = replace(snapshot, fills=tuple(broker.fills_since(min(starts))))
+    if gone is None:
+        return snapshot
+    return replace(snapshot, option_events=tuple(broker.option_events_since(gone - timedelta(days=1))))
+
+
+def _close_orders(broker: AlpacaBroker, rows: tuple[Row, ...], orders: tuple[Order, ...],
+                  held: tuple[Position, ...]) -> dict[str, Order | None]:
+    """What the broker says of each closing row's order, keyed by the row's claim, one request per row at most.
+
+    A working order under the claim's client order id is left for the settle step
+    to find among the open orders. An option's close is looked up by that id. A
+    stock's close went through DELETE /v2/positions, which carries no client
+    order id: by the order id recorded from its answer, or, when the answer never
+    came back, among the symbol's orders since the claim.
+    """
+    working = {order.client_order_id for order in orders}
+    working_by_id = {order.id: order for order in orders}
+    positions = {position.symbol: position for position in held}
+    found: dict[str, Order | None] = {}
+    for row in rows:
+        claim = row.close_client_order_id
+        if row.status != CLOSING or not claim or claim in working:
+            continue
+        if row.close_order_id in working_by_id:
+            found[claim] = working_by_id[row.close_order_id]
+        elif not closing.by_position(row.symbol):
+            found[claim] = broker.order_by_client_id(claim)
+        elif row.close_order_id:
+            found[claim] = broker.order_by_id(row.close_order_id)
+        else:
+            sent = broker.orders_since(row.symbol, closing.lookup_start(row))
+            found[claim] = closing.sent_by_position(row, sent, positions.get(row.symbol))
+    return found

@@ -2,32 +2,42 @@
 
 import logging
 
-from pmctl.core.plan import Adopt, Alert, ChangeQuantity, Close, Defer, MarkClosed, Reopen
-from pmctl.errors import LockHeld
+from pmctl.core.plan import Adopt, Alert, ChangeQuantity, Close, Defer, FollowEntry, MarkClosed, Reopen
+from pmctl.errors import AccountRefused, LockHeld
 from pmctl.shell.apply import ALREADY_ALERTED
 
 log = logging.getLogger("pmctl")
-_EVENTS = {Adopt: "adopted", ChangeQuantity: "quantity_changed", MarkClosed: "closed", Reopen: "reopened",
-           Defer: "deferred"}
+_EVENTS = {Adopt: "adopted", ChangeQuantity: "quantity_changed", FollowEntry: "entry_changed", MarkClosed: "closed",
+           Reopen: "reopened", Defer: "deferred"}
 _SEVERITY = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR, "critical": logging.CRITICAL}
 
 
-def record(results: list, describe) -> None:
+def record(results: list, line) -> None:
+    """``line``: an outcome as one line of text. An account's failure is logged here and only here, once."""
     for result in results:
         if result.error is not None:
             level = logging.WARNING if isinstance(result.error, LockHeld) else logging.ERROR
-            log.log(level, str(result.error), extra={"account": result.account, "event": "cycle_failed"})
+            log.log(level, error_text(result.error), extra={"account": result.account, "event": "cycle_failed"})
         for outcome in result.outcomes:
             action = outcome.action
             level, event = _level_and_event(action, outcome.ok)
             if isinstance(action, Alert) and outcome.result == ALREADY_ALERTED:
                 level = logging.INFO
-            log.log(level, f"{describe(action)} -> {outcome.result}", extra={
+            log.log(level, line(outcome), extra={
                 "account": result.account, "position": getattr(action, "row_id", None),
                 "symbol": getattr(action, "symbol", None), "event": event})
         if result.plan is not None and not result.error:
             log.debug(f"cycle done: {len(result.outcomes)} action(s)", extra={"account": result.account,
                                                                               "event": "cycle"})
+
+
+def error_text(error: Exception) -> str:
+    """Skipped (another run holds the lock) and refused (crossed keys) say so; a failure speaks for itself."""
+    if isinstance(error, LockHeld):
+        return f"skipped: {error}"
+    if isinstance(error, AccountRefused):
+        return f"refused: {error}"
+    return str(error)
 
 
 def _level_and_event(action, ok: bool) -> tuple[int, str]:

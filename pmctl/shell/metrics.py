@@ -1,61 +1,81 @@
 """Prometheus text-format metrics for node_exporter's textfile collector, written after each cycle.
 
-Counters (exits, failed orders) and the last success time carry over from the
-previous file, so they survive between cron runs; the file is replaced
-atomically, so the collector never reads half of it.
+Each cron run is a new process, so the previous file is the memory: counters
+(exits, failed orders) and the gauges of accounts this run did not cycle carry
+over from it. A counter only ever grows, and it is in every file from the first
+cycle of its account on, at zero until something happens, so ``rate()`` and
+``increase()`` see the first exit too. A previous file that cannot be parsed is
+replaced, with a warning, rather than ending the run.
 """
 
+import logging
+import math
 import os
-import re
 import tempfile
-from collections import Counter
+from collections import Counter as Tally
 from pathlib import Path
 
-from pmctl.core.plan import Adopt, Close, MarkClosed
+from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
-_SAMPLE = re.compile(r'^(?P<name>[a-z_]+)\{(?P<labels>[^}]*)\} (?P<value>\S+)$')
-_HELP = {
-    "pmctl_cycle_duration_seconds": ("gauge", "Seconds the last cycle of the account took."),
-    "pmctl_cycle_success": ("gauge", "1 if the last cycle of the account succeeded, else 0."),
-    "pmctl_last_success_timestamp_seconds": ("gauge", "Unix time of the account's last successful cycle."),
-    "pmctl_positions_open": ("gauge", "Open rows of the account after the last cycle."),
-    "pmctl_exits_total": ("counter", "Closes sent by pmctl, by reason."),
-    "pmctl_orders_failed_total": ("counter", "Close orders the broker refused or did not answer."),
+from pmctl.core import rules
+from pmctl.core.close import FORCED
+from pmctl.core.plan import Adopt, Close, MarkClosed
+from pmctl.core.reconcile import COVER_SHORT
+from pmctl.shell.run import failed
+
+log = logging.getLogger("pmctl")
+
+GAUGES = {
+    "pmctl_cycle_duration_seconds": "Seconds the last cycle of the account took.",
+    "pmctl_cycle_success": "1 if the last cycle of the account succeeded, else 0.",
+    "pmctl_last_success_timestamp_seconds": "Unix time of the account's last successful cycle.",
+    "pmctl_positions_open": "Open rows of the account after the last cycle.",
 }
+COUNTERS = {
+    "pmctl_exits_total": ("Closes sent by pmctl, by reason.", ("account", "reason")),
+    "pmctl_orders_failed_total": ("Close orders the broker refused or did not answer.", ("account",)),
+}
+EXIT_REASONS = (rules.STOP_LOSS, rules.TAKE_PROFIT, rules.TRAILING_STOP, rules.DAY_TRADE_CLOSE,
+                rules.EXPIRATION_RISK, rules.MAX_HOLD_TIME, FORCED, COVER_SHORT)
+"""The reasons each cycled account has a series for, at zero before its first such exit."""
+
+# A ``_created`` sample would carry this run's start, not the counter's, and the collector would export it
+# as a gauge of its own; the file holds exactly the documented names.
+disable_created_metrics()
 
 
 def write(path: Path, results: list, now_epoch: float) -> None:
-    """World-readable (0644), like any textfile-collector file: node_exporter runs as its own user."""
-    previous = _read(path)
-    text = render(previous, results, now_epoch)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False) as handle:
-        handle.write(text)
-    os.chmod(handle.name, 0o644)
-    os.replace(handle.name, path)
-
-
-def render(previous: dict[tuple[str, str], float], results: list, now_epoch: float) -> str:
-    samples = dict(previous)
+    """Replace the file atomically, world-readable (0644): node_exporter runs as its own user."""
+    registry = CollectorRegistry()
+    gauges = {name: Gauge(name, text, ("account",), registry=registry) for name, text in GAUGES.items()}
+    counters = {name: Counter(name, text, labels, registry=registry) for name, (text, labels) in COUNTERS.items()}
+    for (name, labels), value in _previous(path).items():
+        names = tuple(label for label, _ in labels)
+        if name in gauges and names == ("account",):
+            gauges[name].labels(**dict(labels)).set(value)
+        elif name in counters and names == tuple(sorted(COUNTERS[name][1])) and value >= 0:
+            counters[name].labels(**dict(labels)).inc(value)
     for result in results:
-        if result.skipped is not None:
-            continue
-        account = f'account="{result.account}"'
-        ok = result.error is None and all(o.ok for o in result.outcomes)
-        samples[("pmctl_cycle_duration_seconds", account)] = round(result.duration, 3)
-        samples[("pmctl_cycle_success", account)] = 1 if ok else 0
-        if ok:
-            samples[("pmctl_last_success_timestamp_seconds", account)] = round(now_epoch, 3)
-        if result.snapshot is not None:
-            samples[("pmctl_positions_open", account)] = _open_after(result)
-        exits = Counter(o.action.reason for o in result.outcomes if isinstance(o.action, Close) and o.ok)
-        for reason, count in exits.items():
-            key = ("pmctl_exits_total", f'{account},reason="{reason}"')
-            samples[key] = samples.get(key, 0) + count
-        failed = sum(1 for o in result.outcomes if isinstance(o.action, Close) and not o.ok)
-        key = ("pmctl_orders_failed_total", account)
-        samples[key] = samples.get(key, 0) + failed
-    return _text(samples)
+        if result.skipped is None:
+            _record(result, gauges, counters, now_epoch)
+    _replace(path, generate_latest(registry))
+
+
+def _record(result, gauges: dict[str, Gauge], counters: dict[str, Counter], now_epoch: float) -> None:
+    account = result.account
+    ok = result.error is None and not any(failed(o) for o in result.outcomes)
+    gauges["pmctl_cycle_duration_seconds"].labels(account).set(round(result.duration, 3))
+    gauges["pmctl_cycle_success"].labels(account).set(1 if ok else 0)
+    if ok:
+        gauges["pmctl_last_success_timestamp_seconds"].labels(account).set(round(now_epoch, 3))
+    if result.snapshot is not None:
+        gauges["pmctl_positions_open"].labels(account).set(_open_after(result))
+    closes = [o for o in result.outcomes if isinstance(o.action, Close)]
+    exits = Tally(o.action.reason for o in closes if o.ok)
+    for reason in dict.fromkeys((*EXIT_REASONS, *exits)):
+        counters["pmctl_exits_total"].labels(account, reason).inc(exits[reason])
+    counters["pmctl_orders_failed_total"].labels(account).inc(sum(1 for o in closes if not o.ok))
 
 
 def _open_after(result) -> int:
@@ -65,32 +85,25 @@ def _open_after(result) -> int:
     return len(result.snapshot.rows) + adopted - closed - filled
 
 
-def _text(samples: dict[tuple[str, str], float]) -> str:
-    lines = []
-    for name, (kind, text) in _HELP.items():
-        mine = sorted((labels, value) for (metric, labels), value in samples.items() if metric == name)
-        if not mine:
-            continue
-        lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
-        lines += [f"{name}{{{labels}}} {_number(value)}" for labels, value in mine]
-    return "\n".join(lines) + "\n"
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
-def _read(path: Path) -> dict[tuple[str, str], float]:
+def _previous(path: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Samples by their exact name (``pmctl_exits_total``), so that nothing else, ``_created`` included, is
+    carried over; empty when there is no file or it is not the text format."""
     try:
         text = path.read_text()
-    except (FileNotFoundError, OSError):
+        samples = [s for family in text_string_to_metric_families(text) for s in family.samples]
+    except FileNotFoundError:
         return {}
-    samples = {}
-    for line in text.splitlines():
-        match = _SAMPLE.match(line)
-        if match and match["name"] in _HELP:
-            try:
-                samples[(match["name"], match["labels"])] = float(match["value"])
-            except ValueError:
-                continue
-    return samples
+    except (OSError, ValueError) as error:
+        log.warning(f"metrics file {path} is not readable as Prometheus text, replacing it: {error}")
+        return {}
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value for s in samples if math.isfinite(s.value)}
+
+
+def _replace(path: Path, text: bytes) -> None:
+    """Not ``write_to_textfile``: it creates the file with the process umask (cron's may be 077) and a
+    chmod after its rename would leave a moment when the collector cannot read the file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=f".{path.name}.", delete=False) as handle:
+        handle.write(text)
+    os.chmod(handle.name, 0o644)
+    os.replace(handle.name, path)

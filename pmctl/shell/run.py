@@ -16,11 +16,11 @@ import psycopg
 from pmctl.config import AccountConfig, Settings
 from pmctl.core import identity
 from pmctl.core.model import Snapshot
-from pmctl.core.plan import Plan
-from pmctl.errors import AccountRefused, BrokerError, LockHeld, PmctlError
+from pmctl.core.plan import Alert, Plan
+from pmctl.errors import AccountRefused, BrokerError, DatabaseError, LockHeld, PmctlError
 from pmctl.exit_codes import ExitCode
-from pmctl.shell.apply import Applier, Outcome
-from pmctl.shell.database import ensure_schema
+from pmctl.shell.apply import ALREADY_ALERTED, Applier, Outcome
+from pmctl.shell.database import ensure_schema, statement_refused
 from pmctl.shell.gather import read_snapshot
 from pmctl.store import accounts as account_store
 from pmctl.store import positions as store
@@ -59,27 +59,48 @@ def brokers_for(settings: Settings) -> dict:
 
 @dataclass(frozen=True)
 class Identity:
-    """Whose keys each configured account holds, and which names may therefore act."""
+    """Whose keys each configured account holds, and which names may therefore act.
+
+    ``unanswered``: names whose broker could not say (keys refused, unreachable). Each
+    such name fails on its own; the others are still checked against every binding.
+    """
 
     reported: dict[str, str]
     expected: dict[str, str | None]
     bound: dict[str, str]
     refused: dict[str, str]
+    unanswered: dict[str, BrokerError]
+
+    def error_for(self, account: str) -> PmctlError | None:
+        if account in self.unanswered:
+            return self.unanswered[account]
+        if account in self.refused:
+            return AccountRefused(self.refused[account])
+        return None
 
 
-def verify_accounts(
-    conn: psycopg.Connection, settings: Settings, selected: tuple[AccountConfig, ...], brokers: dict, pool
-) -> Identity:
+def verify_accounts(conn: psycopg.Connection, settings: Settings, brokers: dict, pool) -> Identity:
     """Every configured account is asked (at once), so two names sharing keys are both seen."""
     answers = dict(zip(brokers, pool.map(_account_number, brokers.values())))
-    for account in selected:
-        if isinstance(answers[account.name], BrokerError):
-            error = answers[account.name]
-            raise type(error)(f"account {account.name!r}: {error}") from None
     reported = {name: number for name, number in answers.items() if isinstance(number, str)}
+    unanswered = {name: error for name, error in answers.items() if isinstance(error, BrokerError)}
     expected = {a.name: a.account_number for a in settings.accounts}
     bound = account_store.bindings(conn)
-    return Identity(reported, expected, bound, identity.refusals(reported, expected, bound))
+    return Identity(reported, expected, bound, identity.refusals(reported, expected, bound), unanswered)
+
+
+def checked_broker(conn: psycopg.Connection, settings: Settings, account: str, bind: bool):
+    """One account's broker for a command that writes without a cycle (``edit``): the same check of whose keys it
+    holds as every run, and (``bind``) its first binding recorded; raises the account's refusal or broker failure."""
+    brokers = brokers_for(settings)
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_ACCOUNTS, len(brokers))) as pool:
+        who = verify_accounts(conn, settings, brokers, pool)
+    error = who.error_for(account)
+    if error is not None:
+        raise error
+    if bind:
+        bind_first_time(conn, account, who)
+    return brokers[account]
 
 
 def _account_number(broker) -> str | BrokerError:
@@ -90,9 +111,19 @@ def _account_number(broker) -> str | BrokerError:
 
 
 def bind_first_time(conn: psycopg.Connection, account: str, who: Identity) -> None:
-    """Record an account's first binding, just before its first change; a rival binding made meanwhile refuses it."""
+    """Record an account's first binding, just before its first change; a rival binding made meanwhile refuses it.
+
+    An unbound name that could not answer might hold the very keys this one reports (seed 05, the first time):
+    unless the configured account number vouches for the keys, the first binding waits for every unbound name.
+    """
     if account in who.bound:
         return
+    silent = sorted(name for name in who.unanswered if name not in who.bound and name != account)
+    if silent and not who.expected.get(account):
+        raise AccountRefused(
+            f"account {account!r} is not bound to a broker account yet, and {', '.join(map(repr, silent))} could not "
+            "say whose keys it holds: the first binding waits until every account answers "
+            f"(or set PMCTL_{account.upper()}_ACCOUNT_NUMBER)")
     account_store.bind(conn, account, who.reported[account])
     refused = identity.refusals(who.reported, who.expected, account_store.bindings(conn))
     if account in refused:
@@ -111,13 +142,16 @@ def run(
     selected = settings.selected(account_name)
     brokers = brokers_for(settings)
     with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_ACCOUNTS, len(brokers))) as pool:
-        with connection(database_url, autocommit=True) as conn:
-            ensure_schema(conn, owned=settings.database_url is None, dry_run=dry_run)
-            who = verify_accounts(conn, settings, selected, brokers, pool)
+        try:
+            with connection(database_url, autocommit=True) as conn:
+                ensure_schema(conn, owned=settings.database_url is None, dry_run=dry_run)
+                who = verify_accounts(conn, settings, brokers, pool)
+        except psycopg.Error as error:
+            raise statement_refused(error) from None
 
         def one(account: AccountConfig) -> AccountResult:
-            if account.name in who.refused:
-                return AccountResult(account.name, error=AccountRefused(who.refused[account.name]))
+            if (error := who.error_for(account.name)) is not None:
+                return AccountResult(account.name, error=error)
             return _run_account(settings, database_url, account, brokers[account.name], decide, dry_run,
                                 actor(operator), evidence, wait, who, once_per)
 
@@ -144,8 +178,10 @@ def _run_account(
                 result.outcomes = Applier(result.snapshot, broker, conn, actor_name).apply(result.plan)
                 if once_per:
                     account_store.record_cycle(conn, account.name)
-    except (BrokerError, LockHeld, AccountRefused) as error:
+    except (BrokerError, LockHeld, AccountRefused, DatabaseError) as error:
         result.error = error
+    except psycopg.Error as error:
+        result.error = statement_refused(error)
     result.duration = time.monotonic() - started
     return result
 
@@ -160,6 +196,14 @@ def _lock(conn: psycopg.Connection, account: str, wait: float) -> None:
         time.sleep(LOCK_POLL_SECONDS)
 
 
+def failed(outcome: Outcome) -> bool:
+    """An outcome that failed, or an error this run is the first to report (a close order the broker ended
+    unfilled): what prints ``pmctl: error:`` makes the run exit 1, and its metrics say so."""
+    action = outcome.action
+    return not outcome.ok or (isinstance(action, Alert) and action.severity == "error"
+                              and outcome.result != ALREADY_ALERTED)
+
+
 def exit_code(results: list[AccountResult], dry_run: bool) -> ExitCode:
     """Worst first: a failure, then a held lock, then (dry-run) pending changes."""
     errors = [r.error for r in results if r.error is not None]
@@ -167,7 +211,7 @@ def exit_code(results: list[AccountResult], dry_run: bool) -> ExitCode:
         return ExitCode.FAILURE
     if errors:
         return ExitCode.LOCKED
-    if any(not outcome.ok for r in results for outcome in r.outcomes):
+    if any(failed(outcome) for r in results for outcome in r.outcomes):
         return ExitCode.FAILURE
     if dry_run and any(r.plan is not None and r.plan.has_changes for r in results):
         return ExitCode.PENDING

@@ -3,7 +3,7 @@
 from datetime import datetime, timezone
 
 import psycopg
-
+from psycopg.rows import dict_row
 
 from pmctl.core.model import Row
 from pmctl.core.report import Closed
@@ -40,20 +40,21 @@ def opened_between(conn: psycopg.Connection, accounts: list[str], start: datetim
 
 def closed_between(conn: psycopg.Connection, accounts: list[str], start: datetime, end: datetime) -> list[Closed]:
     """Rows closed in [start, end): by their exit time where the broker gave one, else when pmctl closed them."""
-    rows = conn.execute(
+    rows = conn.cursor(row_factory=dict_row).execute(
         f"SELECT {ROW_COLUMNS}, exit_price, exit_time, closed_at FROM active_positions "
         "WHERE account_name = ANY(%s) AND status = 'closed' "
         "AND COALESCE(exit_time, closed_at AT TIME ZONE 'UTC') >= %s "
         "AND COALESCE(exit_time, closed_at AT TIME ZONE 'UTC') < %s ORDER BY id",
         (accounts, start, end),
     ).fetchall()
-    return [_closed(values) for values in rows]
+    return [_closed(record) for record in rows]
 
 
-def _closed(values: tuple) -> Closed:
+def _closed(record: dict) -> Closed:
     """The hold time counts only from the broker's exit time: a row closed later by reconcile did not hold that long."""
-    row: Row = row_from(values[:-3])
-    exit_price, exit_time, _ = values[-3:]
+    exit_price, exit_time = record.pop("exit_price"), record.pop("exit_time")
+    del record["closed_at"]
+    row: Row = row_from(record)
     return Closed(row, exit_price, exit_time, row.close_reason or "unknown")
 
 

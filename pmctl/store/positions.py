@@ -6,7 +6,7 @@ into one round trip, so a cycle's database cost does not grow with the book.
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from uuid import UUID
@@ -14,18 +14,16 @@ from uuid import UUID
 import psycopg
 from psycopg import sql
 
-from pmctl.core.model import Row
-from pmctl.core.plan import Adopt, ChangeQuantity, MarkClosed, Refresh, Reopen
+from pmctl.core.model import POLICY, Row
+from pmctl.core.plan import Adopt, ChangeQuantity, FollowEntry, MarkClosed, Refresh, Reopen
 from pmctl.events import EVENT_KINDS
 
 ACCOUNT_LOCK_CLASS = 0x706D6374  # "pmct": the first key of every per-account advisory lock
 
-ROW_COLUMNS = (
-    "id, account_name, symbol, ticker, instrument_type, strategy_type, side, quantity, entry_price, entry_time, "
-    "status, expiration_date, stop_loss, take_profit, trailing_stop_percent, peak_price, trailing_stop_price, "
-    "max_hold_minutes, original_quantity, current_price, stop_order_id, target_order_id, close_client_order_id, "
-    "close_order_id, close_quantity, close_attempts, close_submitted_at, close_reason"
-)
+#: The columns of a Row, named as the Row's fields are: a row is built from its columns by name.
+ROW_COLUMNS = ", ".join(field.name for field in fields(Row))
+#: Legacy TIMESTAMP columns among them come back naive; they hold UTC.
+_TIMES = ("entry_time", "close_submitted_at", "last_checked_at")
 
 
 @dataclass(frozen=True)
@@ -37,25 +35,30 @@ class Event:
 
 def live_rows(conn: psycopg.Connection, account: str) -> tuple[Row, ...]:
     """The account's open and closing rows, oldest first."""
-    cursor = conn.execute(
+    cursor = conn.cursor(row_factory=_rows).execute(
         f"SELECT {ROW_COLUMNS} FROM active_positions "
         "WHERE account_name = %s AND status IN ('open', 'closing') ORDER BY id",
         (account,),
     )
-    return tuple(row_from(values) for values in cursor.fetchall())
+    return tuple(cursor.fetchall())
 
 
-_ENTRY_TIME = 9
-_CLOSE_SUBMITTED_AT = 26
+def _rows(cursor: psycopg.Cursor):
+    """A psycopg row factory: each record becomes a Row as it is read (a cycle reads thousands)."""
+    names = [column.name for column in cursor.description or ()]
+
+    def make(values) -> Row:
+        return row_from(dict(zip(names, values)))
+
+    return make
 
 
-def row_from(values: tuple) -> Row:
-    """Legacy TIMESTAMP columns come back naive; they hold UTC. (Built in one step: this runs per row per cycle.)"""
-    fields = list(values)
-    fields[_ENTRY_TIME] = _utc(fields[_ENTRY_TIME])
-    if fields[_CLOSE_SUBMITTED_AT] is not None:
-        fields[_CLOSE_SUBMITTED_AT] = _utc(fields[_CLOSE_SUBMITTED_AT])
-    return Row(*fields)
+def row_from(record: dict) -> Row:
+    """A Row from a record of its columns by name (extra columns are the caller's to take out first)."""
+    for name in _TIMES:
+        if record[name] is not None:
+            record[name] = _utc(record[name])
+    return Row(**record)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -87,20 +90,22 @@ def adopt(conn: psycopg.Connection, account: str, adoptions: list[Adopt]) -> dic
     cursor = conn.execute(
         "INSERT INTO active_positions (account_name, ticker, option_symbol, instrument_type, strategy_type, side, "
         "quantity, original_quantity, entry_price, entry_time, strike_price, expiration_date, stop_loss, "
-        "take_profit, trailing_stop_percent, max_hold_minutes, current_price, status, created_at, updated_at) "
+        "take_profit, trailing_stop_percent, max_hold_minutes, current_price, tracked_as, plan_source, status, "
+        "created_at, updated_at) "
         "SELECT %s, v.ticker, v.option_symbol, v.instrument_type, v.strategy_type, v.side, v.quantity, v.quantity, "
         "v.entry_price, v.entry_time, v.strike_price, v.expiration_date, v.stop_loss, v.take_profit, "
-        "v.trailing_stop_percent, v.max_hold_minutes, v.current_price, 'open', v.entry_time, v.entry_time "
+        "v.trailing_stop_percent, v.max_hold_minutes, v.current_price, v.tracked_as, v.plan_source, 'open', "
+        "v.entry_time, v.entry_time "
         "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::numeric[], %s::numeric[], "
         "%s::timestamptz[], %s::numeric[], %s::date[], %s::numeric[], %s::numeric[], %s::numeric[], %s::int[], "
-        "%s::numeric[]) AS v(ticker, option_symbol, instrument_type, strategy_type, side, quantity, entry_price, "
-        "entry_time, strike_price, expiration_date, stop_loss, take_profit, trailing_stop_percent, "
-        "max_hold_minutes, current_price) "
+        "%s::numeric[], %s::text[], %s::text[]) AS v(ticker, option_symbol, instrument_type, strategy_type, side, "
+        "quantity, entry_price, entry_time, strike_price, expiration_date, stop_loss, take_profit, "
+        "trailing_stop_percent, max_hold_minutes, current_price, tracked_as, plan_source) "
         "ON CONFLICT DO NOTHING RETURNING id, symbol",
         (account, _column(adoptions, "ticker"), option_symbols,
          *_columns(adoptions, "instrument_type", "strategy_type", "side", "quantity", "entry_price", "entry_time",
                    "strike_price", "expiration_date", "stop_loss", "take_profit", "trailing_stop_percent",
-                   "max_hold_minutes", "current_price")),
+                   "max_hold_minutes", "current_price", "tracked_as", "plan_source")),
     )
     return {symbol: row_id for row_id, symbol in cursor.fetchall()}
 
@@ -113,6 +118,20 @@ def change_quantities(conn: psycopg.Connection, account: str, changes: list[Chan
         "v.original), updated_at = %s FROM unnest(%s::int[], %s::numeric[], %s::numeric[]) AS v(id, new, original) "
         "WHERE ap.id = v.id AND ap.account_name = %s AND ap.status IN ('open', 'closing')",
         (now, *_columns(changes, "row_id", "new", "original"), account),
+    )
+
+
+def follow_entries(conn: psycopg.Connection, account: str, follows: list[FollowEntry], now: datetime) -> None:
+    """New entry prices; the levels only where the policy still owns them (an operator's edit meanwhile wins)."""
+    if not follows:
+        return
+    conn.execute(
+        "UPDATE active_positions AS ap SET entry_price = v.entry, "
+        "stop_loss = CASE WHEN ap.plan_source = %s THEN v.stop ELSE ap.stop_loss END, "
+        "take_profit = CASE WHEN ap.plan_source = %s THEN v.target ELSE ap.take_profit END, updated_at = %s "
+        "FROM unnest(%s::int[], %s::numeric[], %s::numeric[], %s::numeric[]) AS v(id, entry, stop, target) "
+        "WHERE ap.id = v.id AND ap.account_name = %s AND ap.status = 'open'",
+        (POLICY, POLICY, now, *_columns(follows, "row_id", "new", "stop_loss", "take_profit"), account),
     )
 
 
@@ -241,14 +260,16 @@ def advance_ids(conn: psycopg.Connection) -> None:
 
 
 def row_by_id(conn: psycopg.Connection, account: str, row_id: int) -> Row | None:
-    values = conn.execute(
+    return conn.cursor(row_factory=_rows).execute(
         f"SELECT {ROW_COLUMNS} FROM active_positions WHERE id = %s AND account_name = %s", (row_id, account)
     ).fetchone()
-    return row_from(values) if values else None
 
 
 def set_exit_parameters(conn: psycopg.Connection, account: str, row_id: int, values: dict) -> bool:
-    """Only the four exit parameters, each named here: the keys never come from input."""
+    """Only the four exit parameters, each named here: the keys never come from input.
+
+    A stop or target an operator sets is the operator's: pmctl no longer derives the row's levels again.
+    """
     assignments = {
         "stop_loss": "stop_loss = %(stop_loss)s",
         "take_profit": "take_profit = %(take_profit)s",
@@ -256,6 +277,8 @@ def set_exit_parameters(conn: psycopg.Connection, account: str, row_id: int, val
         "max_hold_minutes": "max_hold_minutes = %(max_hold_minutes)s",
     }
     chosen = ", ".join(assignments[field] for field in values)
+    if {"stop_loss", "take_profit"} & set(values):
+        chosen += ", plan_source = 'operator'"
     cursor = conn.execute(
         f"UPDATE active_positions SET {chosen}, updated_at = now() "
         "WHERE id = %(id)s AND account_name = %(account)s AND status = 'open'",

@@ -209,3 +209,31 @@ def test_accounts_see_only_their_own_positions(broker_for, state):
     state.set_position("a", CALL, Decimal("10"), Decimal("5.20"))
     assert broker_for("b").positions() == []
     assert broker_for("b").account().account_number == "PA-B"
+
+
+def test_a_stock_close_goes_through_its_position_and_cannot_pass_flat(broker, state):
+    state.set_position("a", "AMD", Decimal("100"), Decimal("150"))
+    state.set_price("AMD", Decimal("140"))
+    order = broker.submit_close(CloseRequest("AMD", "sell", Decimal("100"), "pmctl-a-1-0", None))
+    assert (order.side, order.qty, order.status, order.filled_avg_price) == ("sell", Decimal("100"), "filled",
+                                                                             Decimal("140"))
+    with pytest.raises(errors.PositionNotFound) as gone:
+        broker.submit_close(CloseRequest("AMD", "sell", Decimal("100"), "pmctl-a-1-1", None))
+    assert (gone.value.status, gone.value.broker_message) == (404, "position does not exist")
+    assert [(r.method, r.path) for r in state.requests if r.method != "GET"] == [
+        ("DELETE", "/v2/positions/AMD"), ("DELETE", "/v2/positions/AMD")]
+    assert broker.positions() == []
+
+
+def test_a_lost_stock_close_is_found_among_the_symbols_orders_since_the_claim(broker, state, noon):
+    state.set_position("a", "AMD", Decimal("-100"), Decimal("150"))
+    state.set_price("AMD", Decimal("140"))
+    state.add_fill_history("a", "AMD", "sell", Decimal("100"), Decimal("150"), noon - timedelta(hours=1))
+    state.inject_fault("/v2/positions/AMD", "lost_answer", count=1, method="DELETE")
+    with pytest.raises(errors.OrderOutcomeUnknown, match="DELETE /v2/positions/AMD"):
+        broker.submit_close(CloseRequest("AMD", "buy", Decimal("100"), "pmctl-a-1-0", None))
+    [found] = broker.orders_since("AMD", noon - timedelta(seconds=1))
+    assert (found.side, found.qty, found.status, found.order_type) == ("buy", Decimal("100"), "filled", "market")
+    assert broker.order_by_id(found.id) == found
+    assert broker.order_by_id("8f2d7a44-0000-4000-8000-000000000000") is None
+    assert broker.positions() == []

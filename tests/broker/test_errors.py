@@ -1,7 +1,6 @@
 """Broker answers become typed errors that keep Alpaca's words."""
 
 import json
-import random
 
 import pytest
 
@@ -56,11 +55,27 @@ def test_reads_retry_then_give_up_with_the_last_error():
         raise Retryable(errors.BrokerUnavailable(f"attempt {len(calls)}"))
 
     with pytest.raises(errors.BrokerUnavailable, match="attempt 3"):
-        with_retries(flaky, RetryPolicy(attempts=3, base_delay=0.5, max_delay=1.0), sleep=waits.append,
-                     rng=random.Random(7))
+        with_retries(flaky, RetryPolicy(attempts=3, base_delay=0.5, max_delay=1.0), sleep=waits.append)
     assert len(calls) == 3
     assert len(waits) == 2
     assert all(0 <= wait <= 1.0 for wait in waits)
+
+
+def test_each_wait_is_random_up_to_a_doubling_bound_and_capped():
+    waits = []
+
+    def hung():
+        raise Retryable(errors.BrokerUnavailable("timed out"))
+
+    for _ in range(20):
+        with pytest.raises(errors.BrokerUnavailable):
+            with_retries(hung, RetryPolicy(attempts=5, base_delay=0.5, max_delay=1.5), sleep=waits.append)
+    rounds = [waits[i:i + 4] for i in range(0, len(waits), 4)]
+    assert len(rounds) == 20 and all(len(r) == 4 for r in rounds)
+    for bound, column in zip([0.5, 1.0, 1.5, 1.5], zip(*rounds)):
+        assert all(0 <= wait <= bound for wait in column)
+        assert max(column) > bound / 2
+    assert max(waits) <= 1.5
 
 
 def test_a_read_that_recovers_returns_its_answer():

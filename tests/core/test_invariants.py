@@ -11,7 +11,8 @@ from helpers import NOON
 from pmctl.broker.types import Fill
 from pmctl.core.check import plan_check
 from pmctl.core.model import Row
-from pmctl.core.plan import Adopt, ChangeQuantity, Close, MarkClosed, Reopen
+from pmctl.core.fills import CLOSED_AT_BROKER
+from pmctl.core.plan import Adopt, ChangeQuantity, Close, FollowEntry, MarkClosed, Reopen
 from pmctl.core.reconcile import plan_reconcile
 from test_plans import OPEN_CLOCK, order, position, row, snapshot
 
@@ -61,7 +62,9 @@ def test_plans_touch_only_this_accounts_rows_and_close_held_rows_only_through_an
                 closing_row = next(r for r in book.rows if r.id == action.row_id)
                 assert action.reason == "duplicate" or (
                     closing_row.status == "closing" and book.close_orders.get(closing_row.close_client_order_id)
-                    is not None and book.close_orders[closing_row.close_client_order_id].is_filled)
+                    is not None and book.close_orders[closing_row.close_client_order_id].is_filled) or (
+                    action.reason == CLOSED_AT_BROKER and action.evidence["reopened"]
+                    and action.order_id in {fill.order_id for fill in book.fills if fill.symbol == action.symbol})
 
 
 @settings(max_examples=300, deadline=None)
@@ -84,10 +87,13 @@ def simulate(book, plan):
         elif isinstance(action, ChangeQuantity):
             rows[action.row_id] = replace(rows[action.row_id], quantity=action.new,
                                           original_quantity=action.original)
+        elif isinstance(action, FollowEntry):
+            rows[action.row_id] = replace(rows[action.row_id], entry_price=action.new, stop_loss=action.stop_loss,
+                                          take_profit=action.take_profit)
         elif isinstance(action, Adopt):
             rows[next_id] = Row(next_id, "a", action.symbol, action.ticker, action.instrument_type,
                                 action.strategy_type, action.side, action.quantity, action.entry_price,
-                                action.entry_time)
+                                action.entry_time, tracked_as=action.tracked_as, plan_source=action.plan_source)
             next_id += 1
     return replace(book, rows=tuple(sorted(rows.values(), key=lambda r: r.id)))
 

@@ -86,6 +86,19 @@ def test_a_close_that_never_reached_the_broker_is_resent_under_the_same_id():
     assert (close.client_order_id, close.side, close.qty) == ("pmctl-a-1-0", "sell", Decimal(10))
 
 
+def test_a_stock_close_goes_by_position_and_one_never_received_is_resent_the_same_way():
+    plan = plan_check(snapshot([row(stop_loss=Decimal(95))], [position(price="90")]))
+    [close] = plan.of(Close)
+    assert (close.position_intent, close.route) == (None, "DELETE /v2/positions/SPY?qty=10")
+    stuck = row(status="closing", close_client_order_id="pmctl-a-1-0", close_reason="stop_loss",
+                close_submitted_at=NOON - timedelta(minutes=1))
+    [resend] = plan_check(snapshot([stuck], [position()], close_orders={"pmctl-a-1-0": None})).of(Close)
+    assert (resend.client_order_id, resend.route) == ("pmctl-a-1-0", "DELETE /v2/positions/SPY?qty=10")
+    assert resend.why == "resend: no SPY order since the claim at 15:59:00 UTC reached the broker"
+    call = plan_check(snapshot([row(symbol=CALL, stop_loss=Decimal(95))], [position(CALL, price="90")])).of(Close)
+    assert [c.route for c in call] == ["POST /v2/orders"]
+
+
 def test_closes_wait_for_the_market():
     closed_clock = replace(OPEN_CLOCK, is_open=False)
     plan = plan_check(snapshot([row(stop_loss=Decimal(95))], [position(price="90")], clock=closed_clock))
@@ -96,13 +109,14 @@ def test_closes_wait_for_the_market():
 
 def test_sync_quarantines_a_short_stock_but_adopts_a_short_option_normally():
     adopt_short, alert, adopt_option = plan_sync(snapshot([], [position("ORCL", "-12"), position(CALL, "-2")]))
-    assert (adopt_short.symbol, adopt_short.strategy_type, adopt_short.stop_loss) == ("ORCL", "unexpected_short", None)
+    assert (adopt_short.symbol, adopt_short.tracked_as, adopt_short.stop_loss) == ("ORCL", "unexpected_short", None)
     assert isinstance(alert, Alert) and alert.kind == "unexpected_short"
-    assert (adopt_option.symbol, adopt_option.side, adopt_option.strategy_type) == (CALL, "short", "adopted")
+    assert (adopt_option.symbol, adopt_option.side, adopt_option.tracked_as) == (CALL, "short", "adopted")
+    assert {adopt_short.strategy_type, adopt_option.strategy_type} == {"swing_trade"}
 
 
 def test_a_quarantined_short_is_never_closed_by_a_rule():
-    quarantined = row(symbol="ORCL", side="short", strategy_type="unexpected_short", stop_loss=Decimal(1))
+    quarantined = row(symbol="ORCL", side="short", tracked_as="unexpected_short", stop_loss=Decimal(1))
     plan = plan_check(snapshot([quarantined], [position("ORCL", "-10", price="150")]))
     assert plan.of(Close) == []
     assert [a.kind for a in plan.of(Alert)] == ["unexpected_short"]

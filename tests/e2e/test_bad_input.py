@@ -38,11 +38,11 @@ def cases(mine: int, theirs: int):
          "cannot connect to database 'pm' on 127.0.0.1:1") for args in COMMANDS
     ] + [
         (args + ["--account", "a"], {"PMCTL_A_BASE_URL": "http://127.0.0.1:1"}, 1,
-         "account 'a': broker unreachable while trying to read the account: connection failed")
+         "[a] broker unreachable while trying to read the account: connection failed")
         for args in COMMANDS
     ] + [
         (args + ["--account", "a"], {"PMCTL_A_SECRET_KEY": "wrong-secret"}, 1,
-         "account 'a': broker refused the API keys (401)") for args in COMMANDS
+         "[a] broker refused the API keys (401)") for args in COMMANDS
     ]
     close = [
         (["close", "GOOGL260220X00340000", "-a", "a", "--yes"], {}, 2, "malformed OCC option symbol 'GOOGL260220X00340000'"),

@@ -1,5 +1,6 @@
 """``pmctl check`` end to end: the emulator over HTTP, real PostgreSQL, the CLI."""
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -172,7 +173,8 @@ def test_an_unexpected_short_is_tracked_alerted_once_per_cooldown_and_never_cove
         assert result.exit_code == 0
         assert "ALERT critical unexpected_short" in result.stdout
     [row] = fetch_rows(database_url)
-    assert (row["symbol"], row["side"], row["strategy_type"], row["status"]) == ("ORCL", "short", "unexpected_short", "open")
+    assert (row["symbol"], row["side"], row["tracked_as"], row["status"]) == ("ORCL", "short", "unexpected_short", "open")
+    assert row["strategy_type"] == "swing_trade"
     assert row["stop_loss"] is None
     assert [e["event_type"] for e in fetch_events(database_url)] == ["adopted", "unexpected_short"]
     assert orders_sent(state) == []
@@ -223,3 +225,25 @@ def test_a_protective_order_that_disappeared_is_alerted_once_and_the_rules_keep_
     state.set_price("SPY", Decimal("640"))
     assert desk("check", "-a", "a").exit_code == 0
     assert fetch_rows(database_url, f"id = {row}")[0]["close_reason"] == "stop_loss"
+
+
+def test_an_option_gone_to_zero_hits_its_stop_and_closes_at_zero(desk, state, database_url):
+    """Issue 11, item 15: the emulator takes a price of 0 and fills a market close there (see pmctl/sim/README.md)."""
+    state.set_position("a", CALL, Decimal("10"), Decimal("5.20"))
+    row = insert_row(database_url, ticker="GOOGL", option_symbol=CALL, instrument_type="CALL", quantity=10,
+                     entry_price=Decimal("5.20"), stop_loss=Decimal("4.16"), expiration_date="2026-02-20",
+                     entry_time=NOON - timedelta(hours=1))
+    state.set_price(CALL, Decimal("0"))
+
+    result = desk("check", "--account", "a")
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "(price 0.00 at or below stop 4.16) -> filled 10 at 0: closed" in result.stdout
+    [order] = orders_sent(state)
+    assert (order.position_intent, order.filled_avg_price) == ("sell_to_close", Decimal("0"))
+    assert state.list_positions("a") == []
+    [closed] = fetch_rows(database_url, f"id = {row}")
+    assert (closed["status"], closed["exit_price"], closed["current_pnl_dollars"]) == (
+        "closed", Decimal("0.0000"), Decimal("-5200.0000"))
+    report = json.loads(desk("report", "--date", "2026-02-03", "--format", "json").stdout)
+    assert [(r["reason"], r["realized"]) for r in report["by_reason"]] == [("stop_loss", "-5200.0000")]

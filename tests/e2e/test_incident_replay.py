@@ -5,11 +5,25 @@ import json
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
+
 from helpers import LARGE, NOON, fetch_events, fetch_rows, insert_row
 
 
-def broker_orders(sim):
-    return [o for name in ("large", "tiny") for o in sim.state.account(name).orders if o.client_order_id.startswith("pmctl")]
+def all_orders(sim):
+    return [o for name in ("large", "tiny") for o in sim.state.account(name).orders]
+
+
+@pytest.fixture
+def scenario_orders(incident):
+    """The orders the scenario loaded with: a stock close through DELETE /v2/positions carries the broker's
+    client order id, not pmctl's, so what pmctl sent is told apart by being new."""
+    sim, _ = incident
+    return {o.id for o in all_orders(sim)}
+
+
+def broker_orders(sim, loaded):
+    return [o for o in all_orders(sim) if o.id not in loaded]
 
 
 def test_the_upgrade_lists_the_duplicates(incident):
@@ -18,7 +32,7 @@ def test_the_upgrade_lists_the_duplicates(incident):
     assert any("account tiny, symbol QCOM260220P00145000, ids 33, 39" in n for n in notices)
 
 
-def test_reconcile_replays_the_bad_day(pmctl, incident_env, incident, database_url):
+def test_reconcile_replays_the_bad_day(pmctl, incident_env, incident, database_url, scenario_orders):
     sim, _ = incident
     before = (fetch_rows(database_url), fetch_events(database_url))
 
@@ -45,7 +59,7 @@ def test_reconcile_replays_the_bad_day(pmctl, incident_env, incident, database_u
 
     assert real.exit_code == 0, real.stdout + real.stderr
     assert "[large] in sync" in real.stdout and "[tiny] in sync" in real.stdout
-    assert broker_orders(sim) == []
+    assert broker_orders(sim, scenario_orders) == []
     rows = {r["id"]: r for r in fetch_rows(database_url)}
     assert (rows[13]["status"], rows[13]["exit_price"], rows[13]["close_reason"]) == (
         "closed", Decimal("118.2000"), "closed_at_broker")
@@ -68,7 +82,7 @@ def test_reconcile_replays_the_bad_day(pmctl, incident_env, incident, database_u
 
     check = pmctl("check", env=incident_env)
     assert check.exit_code == 0, check.stdout + check.stderr
-    [close] = broker_orders(sim)
+    [close] = broker_orders(sim, scenario_orders)
     assert (close.symbol, close.side, close.position_intent) == ("GOOGL260220C00340000", "sell", "sell_to_close")
     assert {p.symbol for p in sim.state.list_positions("large")} >= {"GOOGL"} - {"GOOGL"}
 
@@ -80,7 +94,7 @@ def test_reconcile_replays_the_bad_day(pmctl, incident_env, incident, database_u
     assert pmctl("reconcile", "--dry-run", env=incident_env).exit_code == 0
 
 
-def test_reconcile_json_and_cover_shorts(pmctl, incident_env, incident, database_url):
+def test_reconcile_json_and_cover_shorts(pmctl, incident_env, incident, database_url, scenario_orders):
     sim, _ = incident
     data = json.loads(pmctl("reconcile", "--dry-run", "--json", env=incident_env).stdout)
     kinds = {f["kind"] for a in data["accounts"] for f in a["findings"]}
@@ -89,8 +103,10 @@ def test_reconcile_json_and_cover_shorts(pmctl, incident_env, incident, database
 
     result = pmctl("reconcile", "--cover-shorts", "--account", "large", env=incident_env)
     assert result.exit_code == 0, result.stdout + result.stderr
-    [cover] = broker_orders(sim)
+    [cover] = broker_orders(sim, scenario_orders)
     assert (cover.symbol, cover.side, cover.qty) == ("ORCL", "buy", Decimal("12"))
+    sent = [(r.method, r.path) for r in sim.state.requests if r.method in ("POST", "DELETE")]
+    assert sent == [("DELETE", "/v2/positions/ORCL")]
     assert "ORCL" not in {p.symbol for p in sim.state.list_positions("large")}
 
 
@@ -113,7 +129,8 @@ def test_tiny_with_the_large_keys_is_refused_by_every_command_and_large_keeps_wo
     assert large_only.exit_code == 0, large_only.stderr
 
 
-def test_cleanup_phantoms_by_id_refuses_live_foreign_and_closed_rows(pmctl, incident_env, incident, database_url):
+def test_cleanup_phantoms_by_id_refuses_live_foreign_and_closed_rows(pmctl, incident_env, incident, database_url,
+                                                                    scenario_orders):
     sim, _ = incident
     cases = [
         ("40", "the broker still holds 5 QCOM260220P00145000"),
@@ -135,7 +152,7 @@ def test_cleanup_phantoms_by_id_refuses_live_foreign_and_closed_rows(pmctl, inci
     assert rows[13]["status"] == "open" and rows[21]["status"] == "open"
     again = pmctl("cleanup-phantoms", "--account", "large", "--ids", "16", env=incident_env)
     assert again.exit_code == 2 and "row 16 is already closed" in again.stderr
-    assert broker_orders(sim) == []
+    assert broker_orders(sim, scenario_orders) == []
 
 
 def test_expired_exercised_and_assigned_options_are_closed_on_the_brokers_activities(desk, state, database_url):

@@ -132,7 +132,7 @@ def test_edit_changes_exit_parameters_and_records_old_and_new(desk, book, databa
     assert (row["stop_loss"], row["take_profit"], row["trailing_stop_percent"]) == (
         Decimal("3.5000"), Decimal("8.0000"), Decimal("10.0000"))
     [event] = [e for e in fetch_events(database_url) if e["event_type"] == "edited"]
-    assert event["event_data"]["old"]["stop_loss"] == "4.1600" and event["event_data"]["new"]["stop_loss"] == "3.5"
+    assert event["event_data"]["old"]["stop_loss"] == "4.16" and event["event_data"]["new"]["stop_loss"] == "3.5"
     assert event["actor"] == "jane"
     cleared = desk("edit", str(call), "-a", "a", "--stop-loss", "none")
     assert cleared.exit_code == 0

@@ -347,12 +347,29 @@ def test_bar_chart_scales_to_the_largest_magnitude():
     assert bars == {"stop_loss": 12, "take_profit": 30, "expiry": 1}
 
 
-def test_bar_chart_pads_labels_and_prints_the_value_after_the_bar():
+def test_bar_chart_pads_labels_and_prints_the_signed_value_after_the_bar():
     lines = chart(PNL_BY_REASON, terminal=False)
 
-    assert {line.index("#") for line in lines} == {len("take_profit") + 1}
-    assert [line.split()[-1] for line in lines] == ["-120.5", "300", "1"]
-    assert lines[0].startswith("  stop_loss #")
+    assert [line.split()[-1] for line in lines] == ["-120.5", "+300", "+1"]
+    assert lines[0].startswith("  stop_loss ")
+
+
+def test_bar_chart_draws_losses_left_of_the_axis_and_gains_right_without_colour():
+    lines = chart(PNL_BY_REASON, terminal=False, width=30)
+
+    axis = {line.index("|") for line in lines}
+    assert axis == {len("take_profit") + 1 + 30}
+    [axis] = axis
+    loss, gain, small = lines
+    assert loss[:axis].endswith("#" * 12) and loss[axis + 1:].strip() == "-120.5"
+    assert gain[:axis].strip() == "take_profit" and gain[axis + 1:].startswith("#" * 30 + " ")
+    assert small[axis + 1:].startswith("# ")
+
+
+def test_bar_chart_with_gains_only_has_no_empty_loss_side():
+    lines = chart({"take_profit": Decimal("10"), "expiry": Decimal("5")}, terminal=False, width=10)
+
+    assert lines == ["take_profit |########## +10", "     expiry |#####      +5"]
 
 
 def test_bar_chart_draws_nothing_for_zero():

@@ -35,9 +35,10 @@ def test_selling_the_underlying_instead_of_the_option_opens_a_short(trading, sta
 
 
 def test_sell_to_close_without_a_long_is_an_intent_mismatch(trading):
+    """Alpaca answers an intent mismatch with 422 and code 42210000 (issue 14), not a 403."""
     err = refused(lambda: trading.submit_order(market(
         OPTION, 10, OrderSide.SELL, position_intent=PositionIntent.SELL_TO_CLOSE)))
-    assert err.status_code == 403
+    assert (err.status_code, err.code) == (422, 42210000)
     assert err.message == "position intent mismatch, inferred: sell_to_open, specified: sell_to_close"
     assert trading.get_all_positions() == []
 
@@ -151,7 +152,7 @@ def test_limit_and_stop_orders_fill_when_price_crosses(trading, state):
     assert trading.get_all_positions() == []
 
 
-def test_average_entry_price_and_flip(trading, state):
+def test_average_entry_price_and_no_flip_in_one_order(trading, state):
     trading.submit_order(market("GOOGL", 10, OrderSide.BUY))
     state.set_price("GOOGL", Decimal("345.40"))
     trading.submit_order(market("GOOGL", 10, OrderSide.BUY))
@@ -159,10 +160,17 @@ def test_average_entry_price_and_flip(trading, state):
     trading.submit_order(market("GOOGL", 5, OrderSide.SELL))
     assert trading.get_open_position("GOOGL").avg_entry_price == "340.4"
     state.set_price("GOOGL", Decimal("350"))
-    trading.submit_order(market("GOOGL", 20, OrderSide.SELL))
-    flipped = trading.get_open_position("GOOGL")
-    assert (flipped.qty, flipped.side.value, flipped.avg_entry_price) == ("-5", "short", "350")
+    err = refused(lambda: trading.submit_order(market("GOOGL", 20, OrderSide.SELL)))
+    assert (err.status_code, err.code) == (403, 40310000)
+    assert err.message == "insufficient qty available for order (requested: 20, available: 15)"
+    assert trading.get_open_position("GOOGL").qty == "15"
+    trading.submit_order(market("GOOGL", 15, OrderSide.SELL))
+    trading.submit_order(market("GOOGL", 5, OrderSide.SELL))
+    short = trading.get_open_position("GOOGL")
+    assert (short.qty, short.side.value, short.avg_entry_price) == ("-5", "short", "350")
     assert Decimal(trading.get_account().cash) == Decimal("100000") - 3354 - 3454 + 1727 + 7000
+    err = refused(lambda: trading.submit_order(market("GOOGL", 6, OrderSide.BUY)))
+    assert err.message == "insufficient qty available for order (requested: 6, available: 5)"
 
 
 def test_get_orders_open_filter_returns_only_open_orders(trading):

@@ -57,31 +57,40 @@ CREATE TABLE IF NOT EXISTS position_events (
 CREATE INDEX IF NOT EXISTS idx_position_events_position ON position_events(position_id);
 CREATE INDEX IF NOT EXISTS idx_position_events_type ON position_events(event_type);
 
-CREATE OR REPLACE VIEW v_open_positions_summary AS
-SELECT
-    ap.id,
-    ap.ticker,
-    ap.instrument_type,
-    ap.strategy_type,
-    ap.quantity,
-    ap.entry_price,
-    ap.current_price,
-    ap.current_pnl_dollars,
-    ap.current_pnl_percent,
-    ap.stop_loss,
-    ap.take_profit,
-    ap.entry_time,
-    ap.expiration_date,
-    EXTRACT(EPOCH FROM (NOW() - ap.entry_time))/60 AS hold_minutes,
-    ap.max_hold_minutes,
-    CASE
-        WHEN ap.expiration_date IS NOT NULL
-        THEN EXTRACT(EPOCH FROM (ap.expiration_date - NOW()))/3600
-        ELSE NULL
-    END AS hours_to_expiration,
-    ap.bracket_order_accepted,
-    ap.last_checked_at,
-    ap.check_count
-FROM active_positions ap
-WHERE ap.status = 'open'
-ORDER BY ap.entry_time DESC;
+-- Seed 01's view, where the database has none. The desk's own view is left as it
+-- is: the original service's production copy has more columns (it ends with
+-- created_at), and replacing a view with fewer columns is refused.
+DO $$
+BEGIN
+    IF to_regclass('v_open_positions_summary') IS NULL THEN
+        CREATE VIEW v_open_positions_summary AS
+        SELECT
+            ap.id,
+            ap.ticker,
+            ap.instrument_type,
+            ap.strategy_type,
+            ap.quantity,
+            ap.entry_price,
+            ap.current_price,
+            ap.current_pnl_dollars,
+            ap.current_pnl_percent,
+            ap.stop_loss,
+            ap.take_profit,
+            ap.entry_time,
+            ap.expiration_date,
+            EXTRACT(EPOCH FROM (NOW() - ap.entry_time))/60 AS hold_minutes,
+            ap.max_hold_minutes,
+            CASE
+                WHEN ap.expiration_date IS NOT NULL
+                THEN EXTRACT(EPOCH FROM (ap.expiration_date - NOW()))/3600
+                ELSE NULL
+            END AS hours_to_expiration,
+            ap.bracket_order_accepted,
+            ap.last_checked_at,
+            ap.check_count
+        FROM active_positions ap
+        WHERE ap.status = 'open'
+        ORDER BY ap.entry_time DESC;
+    END IF;
+END
+$$;

@@ -74,39 +74,62 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE VIEW v_open_positions_summary AS
-SELECT
-    ap.id,
-    ap.ticker,
-    ap.instrument_type,
-    ap.strategy_type,
-    ap.quantity,
-    ap.entry_price,
-    ap.current_price,
-    ap.current_pnl_dollars,
-    ap.current_pnl_percent,
-    ap.stop_loss,
-    ap.take_profit,
-    ap.entry_time,
-    ap.expiration_date,
-    EXTRACT(EPOCH FROM (NOW() - ap.entry_time))/60 AS hold_minutes,
-    ap.max_hold_minutes,
-    CASE
-        WHEN ap.expiration_date IS NOT NULL
-        THEN EXTRACT(EPOCH FROM (ap.expiration_date - NOW()))/3600
-        ELSE NULL
-    END AS hours_to_expiration,
-    ap.bracket_order_accepted,
-    ap.last_checked_at,
-    ap.check_count,
-    ap.account_name,
-    ap.symbol,
-    ap.option_symbol,
-    ap.side,
-    ap.trailing_stop_percent,
-    ap.trailing_stop_price,
-    ap.peak_price,
-    ap.original_quantity
-FROM active_positions ap
-WHERE ap.status = 'open'
-ORDER BY ap.entry_time DESC;
+-- pmctl's columns appended to v_open_positions_summary, only where the view is
+-- seed 01's (as 0001 builds it): there the columns it has stay in place and
+-- keep their meaning. Any other shape is the desk's own view (the original
+-- service's production copy ends with created_at) and is left as it is; every
+-- pmctl column is in active_positions.
+DO $$
+DECLARE
+    shape TEXT[];
+BEGIN
+    SELECT array_agg(attname::text ORDER BY attnum) INTO shape
+    FROM pg_attribute
+    WHERE attrelid = to_regclass('v_open_positions_summary') AND attnum > 0 AND NOT attisdropped;
+    IF shape IS NOT NULL AND shape <> ARRAY[
+        'id', 'ticker', 'instrument_type', 'strategy_type', 'quantity', 'entry_price', 'current_price',
+        'current_pnl_dollars', 'current_pnl_percent', 'stop_loss', 'take_profit', 'entry_time',
+        'expiration_date', 'hold_minutes', 'max_hold_minutes', 'hours_to_expiration',
+        'bracket_order_accepted', 'last_checked_at', 'check_count'] THEN
+        RAISE NOTICE 'v_open_positions_summary is the desk''s own view (% columns, ending with %): left as it is',
+            cardinality(shape), shape[cardinality(shape)];
+        RETURN;
+    END IF;
+    CREATE OR REPLACE VIEW v_open_positions_summary AS
+    SELECT
+        ap.id,
+        ap.ticker,
+        ap.instrument_type,
+        ap.strategy_type,
+        ap.quantity,
+        ap.entry_price,
+        ap.current_price,
+        ap.current_pnl_dollars,
+        ap.current_pnl_percent,
+        ap.stop_loss,
+        ap.take_profit,
+        ap.entry_time,
+        ap.expiration_date,
+        EXTRACT(EPOCH FROM (NOW() - ap.entry_time))/60 AS hold_minutes,
+        ap.max_hold_minutes,
+        CASE
+            WHEN ap.expiration_date IS NOT NULL
+            THEN EXTRACT(EPOCH FROM (ap.expiration_date - NOW()))/3600
+            ELSE NULL
+        END AS hours_to_expiration,
+        ap.bracket_order_accepted,
+        ap.last_checked_at,
+        ap.check_count,
+        ap.account_name,
+        ap.symbol,
+        ap.option_symbol,
+        ap.side,
+        ap.trailing_stop_percent,
+        ap.trailing_stop_price,
+        ap.peak_price,
+        ap.original_quantity
+    FROM active_positions ap
+    WHERE ap.status = 'open'
+    ORDER BY ap.entry_time DESC;
+END
+$$;
