@@ -72,7 +72,7 @@ def shown(value: object) -> str:
 
 def closest(name: str, known: tuple[str, ...]) -> str:
     """The known key nearest to a misspelt one; there always is one to name."""
-    return (difflib.get_close_matches(name, known, n=1, cutoff=0.0) or known[:1])[0]
+    return difflib.get_close_matches(name, known, n=1, cutoff=0.0)[0]
 
 
 def number(value: object) -> Decimal:
