@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pmctl.config import load_settings
 from pmctl.core.policy import ExpiryStep, ScaleStep, Sourced
 from pmctl.errors import ConfigError
 from pmctl.shell.policy_file import default_policy_path, load_policy
@@ -168,3 +169,21 @@ def test_the_example_reproduces_the_original_services_production_rules():
         assert policy.resolve("conservative", instrument).day_trade_close_minutes is None
     assert policy.resolve("adopted", "option").stop_loss_percent == 60
     assert policy.resolve("momentum", "stock").stop_loss_percent == 2
+
+
+def test_the_variables_are_the_files_top_level_defaults_and_named_as_sources(tmp_path):
+    settings = load_settings({"PMCTL_STOP_LOSS_PERCENT": "20", "PMCTL_EXPIRATION_LEAD_DAYS": "2",
+                              "PMCTL_DAY_TRADE_CLOSE_MINUTES": "10", "PMCTL_POLICY_FILE": str(tmp_path / "desk.toml")},
+                             default_home=tmp_path)
+    assert settings.policy_file == tmp_path / "desk.toml"
+    (tmp_path / "desk.toml").write_text("[defaults.option]\nstop_loss_percent = 60\n")
+    policy = load_policy(settings.policy_file, settings.policy.env_defaults)
+    stock, option = policy.resolve("day_trade", "stock"), policy.resolve("day_trade", "option")
+    assert (stock.stop_loss_percent, stock.source("stop_loss_percent")) == (20, "PMCTL_STOP_LOSS_PERCENT")
+    assert (option.stop_loss_percent, option.source("stop_loss_percent")) == (60, "defaults.option")
+    assert (option.expiry, option.source("expiry")) == ((ExpiryStep(2, None),), "PMCTL_EXPIRATION_LEAD_DAYS")
+    assert (stock.day_trade_close_minutes, stock.source("day_trade_close_minutes")) == (
+        10, "PMCTL_DAY_TRADE_CLOSE_MINUTES")
+    unset = load_settings({}, default_home=tmp_path).policy.resolve("day_trade", "option")
+    assert (unset.day_trade_close_minutes, unset.source("day_trade_close_minutes")) == (5, "built-in")
+    assert (unset.expiry, unset.source("expiry")) == ((ExpiryStep(1, None),), "built-in")
