@@ -11,12 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from pmctl.errors import ConfigError
 from pmctl.secret import Secret
 from pmctl.alerts.model import AlertSettings
 from pmctl.alerts.services import parse_urls
+
+if TYPE_CHECKING:
+    from pmctl.core.policy import Policy
 
 PAPER_TRADING_URL = "https://paper-api.alpaca.markets"
 LIVE_TRADING_URL = "https://api.alpaca.markets"
@@ -62,6 +66,9 @@ class Settings:
     reconcile_grace_seconds: int
     alert_cooldown_minutes: int
     alerts: AlertSettings
+    #: ``PMCTL_POLICY_FILE``; the policy holds only the variables' values until the CLI has read the file.
+    policy_file: Path | None
+    policy: "Policy"
 
     def account(self, name: str) -> AccountConfig:
         for account in self.accounts:
@@ -88,23 +95,46 @@ def load_settings(env: Mapping[str, str], default_home: Path) -> Settings:
             "PMCTL_DATABASE_URL must be a postgresql:// URL "
             f"(got one starting {urlsplit(database_url).scheme or 'with no scheme'!r})"
         )
+    rules = RuleDefaults(
+        stop_loss_percent=reader.percent("PMCTL_STOP_LOSS_PERCENT"),
+        take_profit_percent=reader.percent("PMCTL_TAKE_PROFIT_PERCENT", upper=None),
+        trailing_stop_percent=reader.percent("PMCTL_TRAILING_STOP_PERCENT"),
+        max_hold_minutes=reader.integer("PMCTL_MAX_HOLD_MINUTES", minimum=1),
+        day_trade_close_minutes=reader.integer("PMCTL_DAY_TRADE_CLOSE_MINUTES", minimum=0, default=5),
+        expiration_lead_days=reader.integer("PMCTL_EXPIRATION_LEAD_DAYS", minimum=0, default=1),
+    )
+    policy_file = reader.text("PMCTL_POLICY_FILE")
     return Settings(
         database_url=database_url,
         home=Path(home_text).expanduser() if home_text else default_home,
         accounts=_accounts(reader),
-        rules=RuleDefaults(
-            stop_loss_percent=reader.percent("PMCTL_STOP_LOSS_PERCENT"),
-            take_profit_percent=reader.percent("PMCTL_TAKE_PROFIT_PERCENT", upper=None),
-            trailing_stop_percent=reader.percent("PMCTL_TRAILING_STOP_PERCENT"),
-            max_hold_minutes=reader.integer("PMCTL_MAX_HOLD_MINUTES", minimum=1),
-            day_trade_close_minutes=reader.integer("PMCTL_DAY_TRADE_CLOSE_MINUTES", minimum=0, default=5),
-            expiration_lead_days=reader.integer("PMCTL_EXPIRATION_LEAD_DAYS", minimum=0, default=1),
-        ),
+        rules=rules,
         broker_timeout=reader.decimal("PMCTL_BROKER_TIMEOUT", default=Decimal("10")),
         reconcile_grace_seconds=reader.integer("PMCTL_RECONCILE_GRACE_SECONDS", minimum=0, default=120),
         alert_cooldown_minutes=reader.integer("PMCTL_ALERT_COOLDOWN_MINUTES", minimum=0, default=60),
         alerts=_alerts(reader),
+        policy_file=Path(policy_file).expanduser() if policy_file else None,
+        policy=_variables_policy(reader, rules),
     )
+
+
+def _variables_policy(reader: "_Reader", rules: RuleDefaults) -> "Policy":
+    """The policy of the variables alone, which the policy file inherits: each named as its source, and only
+    those set, so an unset one leaves the built-in value, and the built-in as its source, in force.
+    Imported here, not at the top: ``pmctl --help`` reads no settings."""
+    from pmctl.core.policy import ExpiryStep, Policy, Sourced
+
+    given = {
+        "stop_loss_percent": ("PMCTL_STOP_LOSS_PERCENT", rules.stop_loss_percent),
+        "take_profit_percent": ("PMCTL_TAKE_PROFIT_PERCENT", rules.take_profit_percent),
+        "trailing_stop_percent": ("PMCTL_TRAILING_STOP_PERCENT", rules.trailing_stop_percent),
+        "max_hold_minutes": ("PMCTL_MAX_HOLD_MINUTES", rules.max_hold_minutes),
+        "day_trade_close_minutes": ("PMCTL_DAY_TRADE_CLOSE_MINUTES", rules.day_trade_close_minutes),
+        "expiry": ("PMCTL_EXPIRATION_LEAD_DAYS", (ExpiryStep(rules.expiration_lead_days, None),)),
+    }
+    return Policy.parse({}, env_defaults={
+        key: Sourced(value, name) for key, (name, value) in given.items() if reader.text(name) is not None
+    })
 
 
 def _alerts(reader: "_Reader") -> AlertSettings:

@@ -7,7 +7,7 @@ Loaded on first use by each command, not in the app callback, so that
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import typer
@@ -26,7 +26,11 @@ class Environment:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            self._settings = load_settings(_variables(self.env_file), default_home=_default_home())
+            from pmctl.shell.policy_file import load_policy
+
+            settings = load_settings(_variables(self.env_file), default_home=_default_home())
+            policy = load_policy(settings.policy_file, settings.policy.env_defaults, env_file=self.env_file)
+            self._settings = replace(settings, policy=policy)
         return self._settings
 
     @property
