@@ -12,13 +12,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from pmctl.cli.values import typed
+from pmctl.core.policy_values import MINUTES_LIMIT, SESSION_MINUTES
 from pmctl.errors import ConfigError
 from pmctl.secret import Secret
 from pmctl.alerts.model import AlertSettings
 from pmctl.alerts.services import parse_urls
+
+if TYPE_CHECKING:
+    from pmctl.core.policy import Policy
 
 PAPER_TRADING_URL = "https://paper-api.alpaca.markets"
 LIVE_TRADING_URL = "https://api.alpaca.markets"
@@ -29,9 +34,7 @@ LIVE_TRADING_HOST = "api.alpaca.markets"
 #: a date or a database column halfway through a cycle.
 MAX_SECONDS = Decimal(300)
 MIN_SECONDS = Decimal("0.1")
-SESSION_MINUTES = 390
 MINUTES_PER_WEEK = 7 * 24 * 60
-MINUTES_PER_YEAR = 365 * 24 * 60
 
 #: Every setting pmctl reads; README's configuration table and .env.example name the same ones (a test compares
 #: them), and a PMCTL_* variable that is none of these gets a warning naming the closest.
@@ -42,7 +45,7 @@ SETTINGS = (
     "PMCTL_RECONCILE_GRACE_SECONDS", "PMCTL_ALERT_COOLDOWN_MINUTES", "PMCTL_OPERATOR",
     "PMCTL_SMTP_HOST", "PMCTL_SMTP_PORT", "PMCTL_SMTP_USER", "PMCTL_SMTP_PASSWORD",
     "PMCTL_ALERT_EMAIL_TO", "PMCTL_ALERT_EMAIL_FROM", "PMCTL_ALERT_WEBHOOK_URL", "PMCTL_ALERT_APPRISE_URLS",
-    "PMCTL_ALERT_TIMEOUT",
+    "PMCTL_ALERT_TIMEOUT", "PMCTL_POLICY_FILE",
 )
 #: Each configured account's settings, as ``PMCTL_<NAME>_<SUFFIX>``.
 ACCOUNT_SETTINGS = ("API_KEY", "SECRET_KEY", "BASE_URL", "DATA_URL", "PAPER", "ACCOUNT_NUMBER", "ADOPT")
@@ -88,6 +91,9 @@ class Settings:
     reconcile_grace_seconds: int
     alert_cooldown_minutes: int
     alerts: AlertSettings
+    #: ``PMCTL_POLICY_FILE``; the policy holds only the variables' values until the CLI has read the file.
+    policy_file: Path | None
+    policy: "Policy"
 
     def account(self, name: str) -> AccountConfig:
         for account in self.accounts:
@@ -114,26 +120,49 @@ def load_settings(env: Mapping[str, str], default_home: Path) -> Settings:
             "PMCTL_DATABASE_URL must be a postgresql:// URL "
             f"(got one starting {urlsplit(database_url).scheme or 'with no scheme'!r})"
         )
+    rules = RuleDefaults(
+        stop_loss_percent=reader.percent("PMCTL_STOP_LOSS_PERCENT"),
+        take_profit_percent=reader.percent("PMCTL_TAKE_PROFIT_PERCENT", upper=Decimal(10000)),
+        trailing_stop_percent=reader.percent("PMCTL_TRAILING_STOP_PERCENT"),
+        max_hold_minutes=reader.integer("PMCTL_MAX_HOLD_MINUTES", minimum=1, maximum=MINUTES_LIMIT),
+        day_trade_close_minutes=reader.integer("PMCTL_DAY_TRADE_CLOSE_MINUTES", minimum=0, maximum=SESSION_MINUTES,
+                                               default=5),
+        expiration_lead_days=reader.integer("PMCTL_EXPIRATION_LEAD_DAYS", minimum=0, maximum=30, default=1),
+    )
+    policy_file = reader.text("PMCTL_POLICY_FILE")
     return Settings(
         database_url=database_url,
         home=Path(home_text).expanduser() if home_text else default_home,
         accounts=_accounts(reader),
-        rules=RuleDefaults(
-            stop_loss_percent=reader.percent("PMCTL_STOP_LOSS_PERCENT"),
-            take_profit_percent=reader.percent("PMCTL_TAKE_PROFIT_PERCENT", upper=Decimal(10000)),
-            trailing_stop_percent=reader.percent("PMCTL_TRAILING_STOP_PERCENT"),
-            max_hold_minutes=reader.integer("PMCTL_MAX_HOLD_MINUTES", minimum=1, maximum=MINUTES_PER_YEAR),
-            day_trade_close_minutes=reader.integer("PMCTL_DAY_TRADE_CLOSE_MINUTES", minimum=0,
-                                                   maximum=SESSION_MINUTES, default=5),
-            expiration_lead_days=reader.integer("PMCTL_EXPIRATION_LEAD_DAYS", minimum=0, maximum=30, default=1),
-        ),
+        rules=rules,
         broker_timeout=reader.seconds("PMCTL_BROKER_TIMEOUT", default=Decimal("10")),
         reconcile_grace_seconds=reader.integer("PMCTL_RECONCILE_GRACE_SECONDS", minimum=0, maximum=86400,
                                                default=120),
         alert_cooldown_minutes=reader.integer("PMCTL_ALERT_COOLDOWN_MINUTES", minimum=0, maximum=MINUTES_PER_WEEK,
                                               default=60),
         alerts=_alerts(reader),
+        policy_file=Path(policy_file).expanduser() if policy_file else None,
+        policy=_variables_policy(reader, rules),
     )
+
+
+def _variables_policy(reader: "_Reader", rules: RuleDefaults) -> "Policy":
+    """The policy of the variables alone, which the policy file inherits: each named as its source, and only
+    those set, so an unset one leaves the built-in value, and the built-in as its source, in force.
+    Imported here, not at the top: ``pmctl --help`` reads no settings."""
+    from pmctl.core.policy import ExpiryStep, Policy, Sourced
+
+    given = {
+        "stop_loss_percent": ("PMCTL_STOP_LOSS_PERCENT", rules.stop_loss_percent),
+        "take_profit_percent": ("PMCTL_TAKE_PROFIT_PERCENT", rules.take_profit_percent),
+        "trailing_stop_percent": ("PMCTL_TRAILING_STOP_PERCENT", rules.trailing_stop_percent),
+        "max_hold_minutes": ("PMCTL_MAX_HOLD_MINUTES", rules.max_hold_minutes),
+        "day_trade_close_minutes": ("PMCTL_DAY_TRADE_CLOSE_MINUTES", rules.day_trade_close_minutes),
+        "expiry": ("PMCTL_EXPIRATION_LEAD_DAYS", (ExpiryStep(rules.expiration_lead_days, None),)),
+    }
+    return Policy.parse({}, env_defaults={
+        key: Sourced(value, name) for key, (name, value) in given.items() if reader.text(name) is not None
+    })
 
 
 def _alerts(reader: "_Reader") -> AlertSettings:

@@ -9,7 +9,7 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import typer
@@ -30,6 +30,8 @@ class Environment:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from pmctl.shell.policy_file import load_policy
+
             variables, sources = _variables(self.env_file)
             settings = load_settings(variables, default_home=_default_home())
             for key, warning in unknown_variables(variables):
@@ -39,7 +41,8 @@ class Environment:
             if self._file_operator is not None and operator_problem(self._file_operator):
                 raise ConfigError(f"PMCTL_OPERATOR={typed(self._file_operator)} "
                                   f"{operator_problem(self._file_operator)}")
-            self._settings = settings
+            policy = load_policy(settings.policy_file, settings.policy.env_defaults, env_file=self.env_file)
+            self._settings = replace(settings, policy=policy)
         return self._settings
 
     @property

@@ -38,7 +38,7 @@ SETTINGS = [
     ("PMCTL_BROKER_TIMEOUT", "0.001", "PMCTL_BROKER_TIMEOUT='0.001' must be between 0.1 and 300 seconds"),
     ("PMCTL_ALERT_TIMEOUT", "1e20", "PMCTL_ALERT_TIMEOUT='1e20' must be between 0.1 and 300 seconds"),
     ("PMCTL_MAX_HOLD_MINUTES", "99999999999999999999", "PMCTL_MAX_HOLD_MINUTES='99999999999999999999' must be at "
-                                                       "most 525600"),
+                                                       "most 2147483647"),
     ("PMCTL_ALERT_COOLDOWN_MINUTES", "99999999999", "PMCTL_ALERT_COOLDOWN_MINUTES='99999999999' must be at most "
                                                     "10080"),
     ("PMCTL_RECONCILE_GRACE_SECONDS", "9" * 5000, "PMCTL_RECONCILE_GRACE_SECONDS='" + "9" * 20 + "…' must be at "
