@@ -2,6 +2,9 @@
 (or 1 for a file pmctl cannot write after acting), nothing changed, nothing sent."""
 
 import json
+import os
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -137,3 +140,13 @@ def test_every_kind_pmctl_writes_is_one_it_lists(desk, book, database_url, noon)
     with psycopg.connect(database_url) as conn, pytest.raises(ValueError, match="nosuch"):
         store.insert_events(conn, "a", [store.Event(None, "nosuch", {})], "test", noon)
     assert fetch_events(database_url) == before
+
+
+@pytest.mark.parametrize("port", ["99999", "-1"])
+def test_the_emulator_refuses_a_port_out_of_range_rather_than_another_port_or_a_traceback(tmp_path, port):
+    result = subprocess.run([sys.executable, "-m", "pmctl", "sim", "serve", "--scenario", "incident", "--port", port],
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)})
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("pmctl: error: Invalid value for '--port'") and "Traceback" not in result.stderr
