@@ -2,16 +2,15 @@
 
 import re
 from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 import typer
 
 from pmctl.cli.environment import environment
 from pmctl.cli.positions import ACCOUNT
 from pmctl.cli.values import typed
+from pmctl.core.market import MARKET_ZONE
 from pmctl.errors import UsageError
 
-MARKET_ZONE = ZoneInfo("America/New_York")
 ROW_ID_MAX = 2**31 - 1
 _RELATIVE = re.compile(r"^([0-9]+)([mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}

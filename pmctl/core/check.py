@@ -3,11 +3,11 @@
 from datetime import timedelta
 
 from pmctl.core import closing, rules
+from pmctl.core.market import hours_to_expiration
 from pmctl.core.model import OPEN, Row, Snapshot, too_recent
 from pmctl.core.plan import Action, Alert, Close, Defer, MarkClosed, Plan, Refresh
 from pmctl.core.pnl import pnl
 from pmctl.core.settle import plan_settle
-from pmctl.core.status import hours_to_expiration
 from pmctl.core.sync import as_followed, plan_sync, primary_rows, unexpected_short_alert
 
 MAX_BACKOFF_MINUTES = 60
@@ -65,7 +65,7 @@ def _missing(row: Row, snapshot: Snapshot) -> list[Action]:
 
 
 def _expiring(row: Row, snapshot: Snapshot) -> list[Action]:
-    hours = hours_to_expiration(row, snapshot.clock.timestamp)
+    hours = hours_to_expiration(row.expiration_date, snapshot.clock.timestamp)
     if hours is None or hours > EXPIRY_ALERT_HOURS:
         return []
     return [Alert(row.id, row.symbol, "expiring_soon", "warning",

@@ -20,7 +20,7 @@ from decimal import Decimal
 from pmctl import occ
 from pmctl.core.model import Row
 from pmctl.core.numbers import num
-from pmctl.broker.types import CloseRequest, Order, Position
+from pmctl.core.market import CloseRequest, Order, Position
 
 #: The broker's ``after`` is exclusive and its clock may stamp an order in the claim's own second.
 LOOKUP_MARGIN = timedelta(seconds=1)

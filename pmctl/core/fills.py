@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from pmctl.broker.types import Fill, Position
+from pmctl.core.market import Fill, Position
 from pmctl.core.model import Row
 
 #: The close reason of a row whose position was closed at the broker, not by pmctl.

@@ -5,7 +5,7 @@ from functools import cached_property
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from pmctl.broker.types import Clock, Fill, NonTradeActivity, Order, Position, Session
+from pmctl.core.market import Clock, Fill, NonTradeActivity, Order, Position, Session
 from pmctl.config import RuleDefaults
 
 OPEN = "open"
@@ -111,6 +111,11 @@ class Snapshot:
     fills: tuple[Fill, ...] = ()
     option_events: tuple[NonTradeActivity, ...] = ()
     grace_seconds: int = 120
+
+    @property
+    def market_date(self):
+        """The day the decision is made on, as the market counts it (never the UTC date)."""
+        return self.clock.market_date
 
     def position(self, symbol: str) -> Position | None:
         return self._positions_by_symbol.get(symbol)

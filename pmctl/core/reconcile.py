@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from pmctl.broker.types import Fill, NonTradeActivity
+from pmctl.core.market import Fill, NonTradeActivity
 from pmctl.core.check import forced_close
 from pmctl.core.fills import CLOSED_AT_BROKER, weighted
 from pmctl.core.numbers import num

@@ -14,12 +14,13 @@ long and its mirror short sit exactly the same distance away.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date, timedelta
+from decimal import Decimal
 
-from pmctl.broker.types import Clock, Session
+from pmctl.core.market import Clock, Session, utc_text
 from pmctl.config import RuleDefaults
 from pmctl.core.model import Row
+from pmctl.core.numbers import stored
 
 STOP_LOSS = "stop_loss"
 TAKE_PROFIT = "take_profit"
@@ -28,7 +29,6 @@ DAY_TRADE_CLOSE = "day_trade_close"
 EXPIRATION_RISK = "expiration_risk"
 MAX_HOLD_TIME = "max_hold_time"
 
-_PLACES = Decimal("0.0001")
 _CENTS = Decimal("0.01")
 
 
@@ -161,7 +161,7 @@ def rederived(level: Decimal | None, old_entry: Decimal, new_entry: Decimal) -> 
     """
     if level is None or old_entry == 0:
         return level
-    return new_entry + _round((level - old_entry) * new_entry / old_entry)
+    return new_entry + stored((level - old_entry) * new_entry / old_entry)
 
 
 def _reach_days(lead_days: int) -> int:
@@ -174,13 +174,13 @@ def _trail(row: Row, price: Decimal, defaults: RuleDefaults) -> _Trail | None:
     if percent is None:
         return None
     start = row.peak_price if row.peak_price is not None else row.entry_price
-    peak = _round(min(start, price) if row.is_short else max(start, price))
+    peak = stored(min(start, price) if row.is_short else max(start, price))
     return _Trail(percent, peak, _away(peak, percent, against=True, short=row.is_short))
 
 
 def _away(base: Decimal, percent: Decimal, against: bool, short: bool) -> Decimal:
     """``base`` moved ``percent`` against the position (a stop) or in its favour (a target)."""
-    distance = _round(base * percent / 100)
+    distance = stored(base * percent / 100)
     below = against != short  # a long's stop and a short's target lie below the base
     return base - distance if below else base + distance
 
@@ -228,7 +228,7 @@ def _day_trade_close(row: Row, clock: Clock, defaults: RuleDefaults) -> Exit | N
     minutes = defaults.day_trade_close_minutes
     if clock.timestamp < clock.next_close - timedelta(minutes=minutes):
         return None
-    return Exit(DAY_TRADE_CLOSE, f"day trade within {minutes} minutes of the {_utc(clock.next_close)} close")
+    return Exit(DAY_TRADE_CLOSE, f"day trade within {minutes} minutes of the {utc_text(clock.next_close)} close")
 
 
 def _max_hold_time(row: Row, clock: Clock, defaults: RuleDefaults) -> Exit | None:
@@ -245,10 +245,8 @@ def _expiration_risk(row: Row, clock: Clock, sessions: tuple[Session, ...], lead
     """Fires from the open of the ``lead_days``-th session before expiry (lead 0: expiry day's own open).
 
     An expiry beyond ``calendar_window``'s reach cannot fire, and its sessions
-    were not fetched, so it is skipped before the calendar is consulted. Reach
-    is counted one day shorter here than there: ``evaluate`` takes today as the
-    UTC date, which in the evening is a day ahead of a market-date ``today`` the
-    caller may have used, and every row ``evaluate`` looks at must lie inside
+    were not fetched, so it is skipped before the calendar is consulted; both
+    count from the clock's market date, so every row looked at here lies inside
     the window that was fetched.
 
     Too few sessions before the expiry means the trigger lies before the start
@@ -257,7 +255,7 @@ def _expiration_risk(row: Row, clock: Clock, sessions: tuple[Session, ...], lead
     counts back from the last session before it, even with lead 0.
     """
     expiry = row.expiration_date
-    today = clock.timestamp.astimezone(timezone.utc).date()
+    today = clock.market_date
     if expiry is None or expiry >= today + timedelta(days=_reach_days(lead_days)):
         return None
     trigger = _trigger_session(expiry, sessions, lead_days)
@@ -267,7 +265,7 @@ def _expiration_risk(row: Row, clock: Clock, sessions: tuple[Session, ...], lead
         return None
     return Exit(
         EXPIRATION_RISK,
-        f"expires {expiry}; exits from the {trigger.day} session, open since {_utc(trigger.open)}",
+        f"expires {expiry}; exits from the {trigger.day} session, open since {utc_text(trigger.open)}",
     )
 
 
@@ -281,9 +279,6 @@ def _trigger_session(expiry: date, sessions: tuple[Session, ...], lead_days: int
     return before[-count] if len(before) >= count else None
 
 
-def _round(value: Decimal) -> Decimal:
-    return value.quantize(_PLACES, rounding=ROUND_HALF_UP)
-
 
 def _money(value: Decimal) -> str:
     """Prices read as the desk writes them: at least cents, more places only where they matter."""
@@ -296,6 +291,3 @@ def _money(value: Decimal) -> str:
 def _percent(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
-
-def _utc(moment: datetime) -> str:
-    return f"{moment.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC"

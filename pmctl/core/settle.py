@@ -11,7 +11,7 @@ broker refuses the second (an option's duplicate client order id; a stock's
 DELETE for more than is still held, or for a position already gone).
 """
 
-from pmctl.broker.types import Order
+from pmctl.core.market import Order
 from pmctl.core import closing
 from pmctl.core.numbers import num
 from pmctl.core.model import CLOSING, Row, Snapshot

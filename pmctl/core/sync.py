@@ -9,17 +9,16 @@ closed at the fill that closed it, and the position held now gets a row of its o
 
 from dataclasses import replace
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from pmctl import occ
-from pmctl.broker.types import Position
+from pmctl.core.market import Position
 from pmctl.core import rules
 from pmctl.core.fills import CLOSED_AT_BROKER, WentFlat, fills_since, went_flat
-from pmctl.core.numbers import num
+from pmctl.core.numbers import num, stored
 from pmctl.core.model import ADOPTED, CLOSING, OPEN, POLICY, QUARANTINE, Row, Snapshot
 from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity, FollowEntry, MarkClosed
 
-_STORED = Decimal("0.0001")
 
 #: The strategy an adopted row is given: what the original service wrote for the positions it synced from
 #: Alpaca (services/position_manager/db.py, create_position_from_alpaca: "Default strategy for Alpaca-synced
@@ -80,7 +79,7 @@ def _differs(row: Row, position: Position) -> bool:
 
 def _entry(position: Position) -> Decimal:
     """The broker's average entry as the row stores it (four places, rounded as PostgreSQL rounds)."""
-    return position.avg_entry_price.quantize(_STORED, rounding=ROUND_HALF_UP)
+    return stored(position.avg_entry_price)
 
 
 def is_unexpected_short(position: Position) -> bool:

@@ -21,7 +21,7 @@ import psycopg
 
 from pmctl.broker import errors
 from pmctl.broker.adapter import AlpacaBroker
-from pmctl.broker.types import Order
+from pmctl.core.market import Order
 from pmctl.core import closing
 from pmctl.core.numbers import num
 from pmctl.core.model import Row, Snapshot

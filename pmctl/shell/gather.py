@@ -9,19 +9,16 @@ request for the account, from the earliest time any row needs.
 
 from dataclasses import replace
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import psycopg
 
 from pmctl.broker.adapter import AlpacaBroker
 from pmctl.config import AccountConfig, Settings
-from pmctl.broker.types import Order, Position
+from pmctl.core.market import Order, Position
 from pmctl.core import closing, reconcile, rules, sync
 from pmctl.core.model import CLOSING, Row, Snapshot
 from pmctl.core.plan import ALERT_KINDS
 from pmctl.store import positions as store
-
-MARKET_ZONE = ZoneInfo("America/New_York")
 
 
 def read_snapshot(
@@ -32,7 +29,7 @@ def read_snapshot(
     held = tuple(broker.positions())
     orders = tuple(broker.open_orders())
     rows = store.live_rows(conn, account.name)
-    window = rules.calendar_window(rows, clock.timestamp.astimezone(MARKET_ZONE).date(),
+    window = rules.calendar_window(rows, clock.market_date,
                                    settings.rules.expiration_lead_days)
     sessions = tuple(broker.calendar(*window)) if window else ()
     close_orders = _close_orders(broker, rows, orders, held)

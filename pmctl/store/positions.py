@@ -7,13 +7,14 @@ into one round trip, so a cycle's database cost does not grow with the book.
 
 import json
 from dataclasses import dataclass, fields
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
 import psycopg
 from psycopg import sql
 
+from pmctl.core.market import as_utc
 from pmctl.core.model import POLICY, Row
 from pmctl.core.plan import Adopt, ChangeQuantity, FollowEntry, MarkClosed, Refresh, Reopen
 from pmctl.events import EVENT_KINDS
@@ -57,12 +58,9 @@ def row_from(record: dict) -> Row:
     """A Row from a record of its columns by name (extra columns are the caller's to take out first)."""
     for name in _TIMES:
         if record[name] is not None:
-            record[name] = _utc(record[name])
+            record[name] = as_utc(record[name])
     return Row(**record)
 
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def refresh(conn: psycopg.Connection, account: str, refreshes: list[Refresh], now: datetime) -> None:

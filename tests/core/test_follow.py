@@ -5,7 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from helpers import NOON
-from pmctl.broker.types import Fill, Position
+from pmctl.core.market import Fill, Position
 from pmctl.config import RuleDefaults
 from pmctl.core.check import plan_check
 from pmctl.core.fills import CLOSED_AT_BROKER

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers import NOON
-from pmctl.broker.types import Fill
+from pmctl.core.market import Fill
 from pmctl.core.check import plan_check
 from pmctl.core.model import Row
 from pmctl.core.fills import CLOSED_AT_BROKER

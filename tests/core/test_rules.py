@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pmctl.broker.types import Clock, Session
+from pmctl.core.market import Clock, Session
 from pmctl.config import RuleDefaults
 from pmctl.core.model import Row
 from pmctl.core.rules import (
