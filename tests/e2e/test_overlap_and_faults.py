@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import psycopg
 
-from helpers import fetch_rows, insert_row
-from test_crash_safety import CALL, start_check, wait_for
+from helpers import fetch_rows, insert_row, wait_until
+from test_crash_safety import CALL, start_check
 
 PATH = os.environ.get("PATH", "/usr/bin:/bin")
 
@@ -75,7 +75,7 @@ def test_a_database_dropped_mid_cycle_is_exit_1_and_the_next_cycle_settles(desk,
                      entry_price=Decimal("5.20"), stop_loss=Decimal("4.16"))
     state.inject_fault("/v2/orders", "slow_answer", count=1, method="POST", seconds=1.5)
     process = start_check(desk_env, database_url)
-    wait_for(lambda: len(state.account("a").orders) == 1)
+    wait_until(lambda: len(state.account("a").orders) == 1, "the order at the emulator")
     with psycopg.connect(database_url, autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                       "WHERE application_name = 'pmctl' AND datname = current_database()")
