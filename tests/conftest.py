@@ -30,6 +30,21 @@ from pmctl.sim.server import SimServer
 from pmctl.sim.state import SimState
 
 
+# The tiers (README, Tests). A test is `unit` when its file holds pure code (below) and it asks for neither the
+# database nor the emulator; every other test is `e2e`. `slow` is marked by hand on the tests a serial run measured.
+UNIT_FILES = ("core/", "output/", "alerts/", "broker/test_occ.py", "broker/test_errors.py", "test_config.py",
+              "test_architecture.py")
+SERVER_FIXTURES = {"server_url", "sim"}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    tests = Path(__file__).parent
+    for item in items:
+        place = item.path.relative_to(tests).as_posix()
+        pure = place.startswith(UNIT_FILES) and not SERVER_FIXTURES & set(item.fixturenames)
+        item.add_marker(pytest.mark.unit if pure else pytest.mark.e2e)
+
+
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
     """The embedded server's data lives outside pytest's numbered temp dirs: a concurrent pytest run on the

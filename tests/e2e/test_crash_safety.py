@@ -72,6 +72,7 @@ def assert_closed_once(state, database_url, stopped: Stopped) -> None:
     assert row["close_order_id"] == str(orders[0].id)
 
 
+@pytest.mark.slow
 def test_killed_after_claiming_the_row_before_the_order_reached_the_broker(desk, desk_env, state, database_url,
                                                                          stopped):
     state.inject_fault(stopped.path, "hang", count=1, method=stopped.method, seconds=5)
@@ -97,6 +98,7 @@ def test_the_broker_executed_but_the_answer_was_lost(desk, state, database_url, 
     assert_closed_once(state, database_url, stopped)
 
 
+@pytest.mark.slow
 def test_killed_after_the_broker_executed_before_the_answer_came_back(desk, desk_env, state, database_url, stopped):
     state.inject_fault(stopped.path, "slow_answer", count=1, method=stopped.method, seconds=3)
     process = start_check(desk_env, database_url)
@@ -108,6 +110,7 @@ def test_killed_after_the_broker_executed_before_the_answer_came_back(desk, desk
     assert_closed_once(state, database_url, stopped)
 
 
+@pytest.mark.slow
 def test_killed_after_the_answer_before_the_database_write(desk, desk_env, state, database_url, stopped):
     state.inject_fault(stopped.path, "slow_answer", count=1, method=stopped.method, seconds=1.5)
     process = start_check(desk_env, database_url)
