@@ -182,11 +182,14 @@ def test_status_watch_refreshes_until_interrupted(desk, desk_env, book, database
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    wait_until(lambda: "".join(lines).count("open positions") >= 2, "two refreshes of the listing", timeout=30)
-    process.send_signal(signal.SIGINT)
+    try:
+        wait_until(lambda: "".join(lines).count("open positions") >= 2, "two refreshes of the listing", timeout=30)
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    finally:
+        process.kill()
     reader.join(timeout=30)
     err = process.stderr.read()
-    process.wait(timeout=30)
     out = "".join(lines)
     assert process.returncode == 0, err
     assert out.count("open positions") >= 2
