@@ -6,22 +6,51 @@ Every value is validated up front, because a typo found halfway through a cycle
 is a cycle that has already acted on half the book.
 """
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from pmctl.cli.values import typed
+from pmctl.core.policy_values import MINUTES_LIMIT, SESSION_MINUTES
 from pmctl.errors import ConfigError
 from pmctl.secret import Secret
 from pmctl.alerts.model import AlertSettings
 from pmctl.alerts.services import parse_urls
 
+if TYPE_CHECKING:
+    from pmctl.core.policy import Policy
+
 PAPER_TRADING_URL = "https://paper-api.alpaca.markets"
 LIVE_TRADING_URL = "https://api.alpaca.markets"
 MARKET_DATA_URL = "https://data.alpaca.markets"
 LIVE_TRADING_HOST = "api.alpaca.markets"
+
+#: Upper bounds of the numeric settings: a value past them is a typo, and a huge one would overflow a timer,
+#: a date or a database column halfway through a cycle.
+MAX_SECONDS = Decimal(300)
+MIN_SECONDS = Decimal("0.1")
+MINUTES_PER_WEEK = 7 * 24 * 60
+
+#: Every setting pmctl reads; README's configuration table and .env.example name the same ones (a test compares
+#: them), and a PMCTL_* variable that is none of these gets a warning naming the closest.
+SETTINGS = (
+    "PMCTL_DATABASE_URL", "PMCTL_HOME", "PMCTL_ACCOUNTS",
+    "PMCTL_STOP_LOSS_PERCENT", "PMCTL_TAKE_PROFIT_PERCENT", "PMCTL_TRAILING_STOP_PERCENT", "PMCTL_MAX_HOLD_MINUTES",
+    "PMCTL_DAY_TRADE_CLOSE_MINUTES", "PMCTL_EXPIRATION_LEAD_DAYS", "PMCTL_BROKER_TIMEOUT",
+    "PMCTL_RECONCILE_GRACE_SECONDS", "PMCTL_ALERT_COOLDOWN_MINUTES", "PMCTL_OPERATOR",
+    "PMCTL_SMTP_HOST", "PMCTL_SMTP_PORT", "PMCTL_SMTP_USER", "PMCTL_SMTP_PASSWORD",
+    "PMCTL_ALERT_EMAIL_TO", "PMCTL_ALERT_EMAIL_FROM", "PMCTL_ALERT_WEBHOOK_URL", "PMCTL_ALERT_APPRISE_URLS",
+    "PMCTL_ALERT_TIMEOUT", "PMCTL_POLICY_FILE",
+)
+#: Each configured account's settings, as ``PMCTL_<NAME>_<SUFFIX>``.
+ACCOUNT_SETTINGS = ("API_KEY", "SECRET_KEY", "BASE_URL", "DATA_URL", "PAPER", "ACCOUNT_NUMBER", "ADOPT")
+#: Read by the test suite, never by pmctl: set in a developer's shell, it is no typo.
+NOT_SETTINGS = ("PMCTL_TEST_DATABASE_URL",)
 
 _ACCOUNT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _TRUE = {"1", "true", "yes", "on"}
@@ -62,13 +91,16 @@ class Settings:
     reconcile_grace_seconds: int
     alert_cooldown_minutes: int
     alerts: AlertSettings
+    #: ``PMCTL_POLICY_FILE``; the policy holds only the variables' values until the CLI has read the file.
+    policy_file: Path | None
+    policy: "Policy"
 
     def account(self, name: str) -> AccountConfig:
         for account in self.accounts:
             if account.name == name:
                 return account
         known = ", ".join(a.name for a in self.accounts) or "none configured"
-        raise ConfigError(f"unknown account {name!r} (PMCTL_ACCOUNTS: {known})")
+        raise ConfigError(f"unknown account {typed(name)} (PMCTL_ACCOUNTS: {known})")
 
     def selected(self, name: str | None) -> tuple[AccountConfig, ...]:
         """The accounts a command acts on: one by name, or all of them."""
@@ -88,23 +120,49 @@ def load_settings(env: Mapping[str, str], default_home: Path) -> Settings:
             "PMCTL_DATABASE_URL must be a postgresql:// URL "
             f"(got one starting {urlsplit(database_url).scheme or 'with no scheme'!r})"
         )
+    rules = RuleDefaults(
+        stop_loss_percent=reader.percent("PMCTL_STOP_LOSS_PERCENT"),
+        take_profit_percent=reader.percent("PMCTL_TAKE_PROFIT_PERCENT", upper=Decimal(10000)),
+        trailing_stop_percent=reader.percent("PMCTL_TRAILING_STOP_PERCENT"),
+        max_hold_minutes=reader.integer("PMCTL_MAX_HOLD_MINUTES", minimum=1, maximum=MINUTES_LIMIT),
+        day_trade_close_minutes=reader.integer("PMCTL_DAY_TRADE_CLOSE_MINUTES", minimum=0, maximum=SESSION_MINUTES,
+                                               default=5),
+        expiration_lead_days=reader.integer("PMCTL_EXPIRATION_LEAD_DAYS", minimum=0, maximum=30, default=1),
+    )
+    policy_file = reader.text("PMCTL_POLICY_FILE")
     return Settings(
         database_url=database_url,
         home=Path(home_text).expanduser() if home_text else default_home,
         accounts=_accounts(reader),
-        rules=RuleDefaults(
-            stop_loss_percent=reader.percent("PMCTL_STOP_LOSS_PERCENT"),
-            take_profit_percent=reader.percent("PMCTL_TAKE_PROFIT_PERCENT", upper=None),
-            trailing_stop_percent=reader.percent("PMCTL_TRAILING_STOP_PERCENT"),
-            max_hold_minutes=reader.integer("PMCTL_MAX_HOLD_MINUTES", minimum=1),
-            day_trade_close_minutes=reader.integer("PMCTL_DAY_TRADE_CLOSE_MINUTES", minimum=0, default=5),
-            expiration_lead_days=reader.integer("PMCTL_EXPIRATION_LEAD_DAYS", minimum=0, default=1),
-        ),
-        broker_timeout=reader.decimal("PMCTL_BROKER_TIMEOUT", default=Decimal("10")),
-        reconcile_grace_seconds=reader.integer("PMCTL_RECONCILE_GRACE_SECONDS", minimum=0, default=120),
-        alert_cooldown_minutes=reader.integer("PMCTL_ALERT_COOLDOWN_MINUTES", minimum=0, default=60),
+        rules=rules,
+        broker_timeout=reader.seconds("PMCTL_BROKER_TIMEOUT", default=Decimal("10")),
+        reconcile_grace_seconds=reader.integer("PMCTL_RECONCILE_GRACE_SECONDS", minimum=0, maximum=86400,
+                                               default=120),
+        alert_cooldown_minutes=reader.integer("PMCTL_ALERT_COOLDOWN_MINUTES", minimum=0, maximum=MINUTES_PER_WEEK,
+                                              default=60),
         alerts=_alerts(reader),
+        policy_file=Path(policy_file).expanduser() if policy_file else None,
+        policy=_variables_policy(reader, rules),
     )
+
+
+def _variables_policy(reader: "_Reader", rules: RuleDefaults) -> "Policy":
+    """The policy of the variables alone, which the policy file inherits: each named as its source, and only
+    those set, so an unset one leaves the built-in value, and the built-in as its source, in force.
+    Imported here, not at the top: ``pmctl --help`` reads no settings."""
+    from pmctl.core.policy import ExpiryStep, Policy, Sourced
+
+    given = {
+        "stop_loss_percent": ("PMCTL_STOP_LOSS_PERCENT", rules.stop_loss_percent),
+        "take_profit_percent": ("PMCTL_TAKE_PROFIT_PERCENT", rules.take_profit_percent),
+        "trailing_stop_percent": ("PMCTL_TRAILING_STOP_PERCENT", rules.trailing_stop_percent),
+        "max_hold_minutes": ("PMCTL_MAX_HOLD_MINUTES", rules.max_hold_minutes),
+        "day_trade_close_minutes": ("PMCTL_DAY_TRADE_CLOSE_MINUTES", rules.day_trade_close_minutes),
+        "expiry": ("PMCTL_EXPIRATION_LEAD_DAYS", (ExpiryStep(rules.expiration_lead_days, None),)),
+    }
+    return Policy.parse({}, env_defaults={
+        key: Sourced(value, name) for key, (name, value) in given.items() if reader.text(name) is not None
+    })
 
 
 def _alerts(reader: "_Reader") -> AlertSettings:
@@ -123,14 +181,14 @@ def _alerts(reader: "_Reader") -> AlertSettings:
     password = reader.text("PMCTL_SMTP_PASSWORD")
     return AlertSettings(
         smtp_host=host,
-        smtp_port=reader.integer("PMCTL_SMTP_PORT", minimum=1, default=587, maximum=65535),
+        smtp_port=reader.integer("PMCTL_SMTP_PORT", minimum=1, maximum=65535, default=587),
         smtp_user=reader.text("PMCTL_SMTP_USER"),
         smtp_password=Secret(password) if password else None,
         email_to=recipients,
         email_from=sender,
         webhook_url=reader.url("PMCTL_ALERT_WEBHOOK_URL"),
         apprise_urls=parse_urls("PMCTL_ALERT_APPRISE_URLS", reader.text("PMCTL_ALERT_APPRISE_URLS")),
-        timeout=float(reader.decimal("PMCTL_ALERT_TIMEOUT", default=Decimal("10"))),
+        timeout=float(reader.seconds("PMCTL_ALERT_TIMEOUT", default=Decimal("10"))),
     )
 
 
@@ -199,29 +257,35 @@ class _Reader:
         try:
             number = Decimal(value)
         except InvalidOperation:
-            raise ConfigError(f"{key}={value!r} is not a number") from None
+            raise ConfigError(f"{key}={typed(value)} is not a number") from None
         if not number.is_finite() or number <= 0:
-            raise ConfigError(f"{key}={value!r} must be a positive number")
+            raise ConfigError(f"{key}={typed(value)} must be a positive number")
         return number
 
-    def percent(self, key: str, upper: Decimal | None = Decimal(100)) -> Decimal | None:
+    def percent(self, key: str, upper: Decimal = Decimal(100)) -> Decimal | None:
         number = self.decimal(key)
-        if number is not None and upper is not None and number >= upper:
-            raise ConfigError(f"{key}={self.text(key)!r} must be below {upper} (a percentage of the entry price)")
+        if number is not None and number >= upper:
+            raise ConfigError(f"{key}={typed(self.text(key))} must be below {upper} (a percentage of the entry price)")
         return number
 
-    def integer(self, key: str, minimum: int, default: int | None = None, maximum: int | None = None) -> int | None:
+    def seconds(self, key: str, default: Decimal) -> Decimal:
+        number = self.decimal(key, default)
+        if not MIN_SECONDS <= number <= MAX_SECONDS:
+            raise ConfigError(f"{key}={typed(self.text(key))} must be between {MIN_SECONDS} and {MAX_SECONDS} seconds")
+        return number
+
+    def integer(self, key: str, minimum: int, maximum: int, default: int | None = None) -> int | None:
         value = self.text(key)
         if value is None:
             return default
-        if not re.fullmatch(r"[+-]?\d+", value):
-            raise ConfigError(f"{key}={value!r} is not a whole number")
-        number = int(value)
-        if number < minimum:
-            raise ConfigError(f"{key}={value!r} must be at least {minimum}")
-        if maximum is not None and number > maximum:
-            raise ConfigError(f"{key}={value!r} must be at most {maximum}")
-        return number
+        if not re.fullmatch(r"[+-]?[0-9]+", value):
+            raise ConfigError(f"{key}={typed(value)} is not a whole number")
+        digits = value.lstrip("+-").lstrip("0")
+        if len(digits) > len(str(maximum)) or int(value) > maximum:
+            raise ConfigError(f"{key}={typed(value)} must be at most {maximum}")
+        if int(value) < minimum:
+            raise ConfigError(f"{key}={typed(value)} must be at least {minimum}")
+        return int(value)
 
     def boolean(self, key: str, default: bool) -> bool:
         value = self.text(key)
@@ -231,7 +295,7 @@ class _Reader:
             return True
         if value.lower() in _FALSE:
             return False
-        raise ConfigError(f"{key}={value!r} must be true or false")
+        raise ConfigError(f"{key}={typed(value)} must be true or false")
 
     def url(self, key: str) -> str | None:
         value = self.text(key)
@@ -239,5 +303,44 @@ class _Reader:
             return None
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"{key}={value!r} is not an http(s) URL")
+            raise ConfigError(f"{key}={typed(value)} is not an http(s) URL")
         return value.rstrip("/")
+
+
+def operator_problem(name: str) -> str | None:
+    """Why a name cannot be recorded as who ran pmctl, if it cannot: it goes into every event and every listing."""
+    if not 1 <= len(name) <= 64:
+        return "must be 1 to 64 characters"
+    if not name.isprintable():
+        return "must be printable text (no newline, tab or control character)"
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be UTF-8 text"
+    return None
+
+
+def unknown_variables(env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Each PMCTL_* variable pmctl does not read, with what to say about it: a typo would otherwise silently not apply.
+
+    Per-account variables count as known for the names in PMCTL_ACCOUNTS; one for another name is reported as
+    such, since an account left out of the list is as silent as a typo.
+    """
+    names = [part.strip() for part in (env.get("PMCTL_ACCOUNTS") or "").split(",") if part.strip()]
+    known = list(SETTINGS) + [f"PMCTL_{name.upper()}_{suffix}" for name in names for suffix in ACCOUNT_SETTINGS]
+    warnings = []
+    for key in sorted(env):
+        if not key.startswith("PMCTL_") or key in known or key in NOT_SETTINGS:
+            continue
+        account = re.fullmatch(r"PMCTL_([A-Z][A-Z0-9_]*?)_(" + "|".join(ACCOUNT_SETTINGS) + ")", key)
+        if account:
+            name, suffix = account.group(1).lower(), account.group(2)
+            close = difflib.get_close_matches(name, names, n=1, cutoff=0.8)
+            hint = f" (did you mean PMCTL_{close[0].upper()}_{suffix}?)" if close else ""
+            listed = ", ".join(names) or "none"
+            warnings.append((key, f"is ignored: no account {name!r} in PMCTL_ACCOUNTS ({listed}){hint}"))
+            continue
+        guess = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+        hint = f" (did you mean {guess[0]}?)" if guess else ""
+        warnings.append((key, f"is not a pmctl setting and is ignored{hint}"))
+    return warnings

@@ -8,8 +8,10 @@ from pmctl import __version__
 from pmctl.cli import demo, edit, history, logs, migrate, positions, reconcile
 from pmctl.cli.environment import Environment
 from pmctl.cli.group import PmctlGroup
+from pmctl.cli.sim import sim_app
+from pmctl.cli.values import typed
+from pmctl.config import operator_problem
 from pmctl.errors import UsageError
-from pmctl.sim.cli import sim_app
 
 app = typer.Typer(
     cls=PmctlGroup,
@@ -42,9 +44,11 @@ def root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
 ) -> None:
     if log_format not in ("text", "json"):
-        raise UsageError(f"--log-format {log_format!r}: choose text or json")
+        raise UsageError(f"--log-format {typed(log_format)}: choose text or json")
+    if operator is not None and operator_problem(operator):
+        raise UsageError(f"--operator (or PMCTL_OPERATOR) {typed(operator)} {operator_problem(operator)}")
     logs.configure(log_format, -1 if quiet else verbose)
-    ctx.obj = Environment(env_file=env_file, operator=operator)
+    ctx.obj = Environment(env_file=env_file, cli_operator=operator)
 
 
 app.command("sync")(positions.sync)

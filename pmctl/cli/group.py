@@ -38,6 +38,8 @@ class PmctlGroup(TyperGroup):
             return super().invoke(ctx)
         except PmctlError as error:
             fail(error)
+        except OSError as error:
+            fail(PmctlError(_os_error(error)))
         except Exception as error:
             if type(error).__module__.startswith("psycopg"):
                 from pmctl.shell.database import statement_refused
@@ -63,3 +65,13 @@ def fail(error: PmctlError) -> None:
 
 def exit_with(code: ExitCode) -> None:
     raise typer.Exit(int(code))
+
+
+def _os_error(error: OSError) -> str:
+    """A file pmctl was pointed at and cannot use (a metrics file where a file is in the way, a name too long):
+    the path in full, unless it is longer than any path could be."""
+    from pmctl.cli.values import typed
+
+    name = str(error.filename or "")
+    where = f": {name!r}" if 0 < len(name) <= 255 else f": {typed(name)}" if name else ""
+    return f"{error.strerror or type(error).__name__}{where}"

@@ -8,10 +8,12 @@ import typer
 
 from pmctl.cli.environment import environment
 from pmctl.cli.positions import ACCOUNT
+from pmctl.cli.values import typed
 from pmctl.errors import UsageError
 
 MARKET_ZONE = ZoneInfo("America/New_York")
-_RELATIVE = re.compile(r"^(\d+)([mhd])$")
+ROW_ID_MAX = 2**31 - 1
+_RELATIVE = re.compile(r"^([0-9]+)([mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 FORMAT = typer.Option("table", "--format", "-f", help="table (colour on a terminal), json, plain, markdown or csv.")
 
@@ -19,7 +21,7 @@ FORMAT = typer.Option("table", "--format", "-f", help="table (colour on a termin
 def events(
     ctx: typer.Context,
     account: str | None = ACCOUNT,
-    position: int | None = typer.Option(None, "--position", "-p", min=1, help="Only this row id."),
+    position: int | None = typer.Option(None, "--position", "-p", min=1, max=ROW_ID_MAX, help="Only this row id."),
     since: str | None = typer.Option(None, "--since", help="ISO date or time (UTC if no offset), or 30m / 6h / 2d."),
     kind: list[str] = typer.Option([], "--kind", "-k", help="Only this kind (repeat for several), e.g. order_failed."),
     limit: int = typer.Option(200, "--limit", min=1, max=100000, help="At most this many, newest first."),
@@ -32,8 +34,9 @@ def events(
     _check_format(fmt)
     env = environment(ctx)
     names = [a.name for a in env.settings.selected(account)]
-    start = parse_since(since) if since else None
+    start = parse_since(since) if since is not None else None
     with env.database() as conn:
+        _check_kinds(kind, history.event_kinds(conn) if kind else set())
         records = history.events(conn, names, position, start, kind or None, limit)
     rows = listing.event_rows(records)
     columns = listing.columns_for(fmt, listing.EVENTS_TABLE, listing.EVENTS_ALL)
@@ -56,8 +59,7 @@ def report(
     env = environment(ctx)
     names = [a.name for a in env.settings.selected(account)]
     chosen = _day(day)
-    start = datetime.combine(chosen, time(0), MARKET_ZONE).astimezone(timezone.utc)
-    end = datetime.combine(chosen + timedelta(days=1), time(0), MARKET_ZONE).astimezone(timezone.utc)
+    start, end = _day_bounds(chosen, day)
     with env.database() as conn:
         opened = history.opened_between(conn, names, start, end)
         closed = history.closed_between(conn, names, start, end)
@@ -70,16 +72,36 @@ def report(
 
 
 def parse_since(text: str) -> datetime:
+    too_far = UsageError(f"--since {typed(text)}: too far back (want a time after the year 1)")
     relative = _RELATIVE.match(text.strip())
     if relative:
-        amount, unit = int(relative.group(1)), relative.group(2)
-        return datetime.now(timezone.utc) - timedelta(**{_UNITS[unit]: amount})
+        amount, unit = relative.group(1), relative.group(2)
+        if len(amount) > 9:
+            raise too_far
+        try:
+            return datetime.now(timezone.utc) - timedelta(**{_UNITS[unit]: int(amount)})
+        except OverflowError:
+            raise too_far from None
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise UsageError(f"--since {text!r}: want an ISO date or time (2026-02-03, 2026-02-03T15:00) "
+        raise UsageError(f"--since {typed(text)}: want an ISO date or time (2026-02-03, 2026-02-03T15:00) "
                          "or 30m / 6h / 2d") from None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+    moment = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise too_far from None
+
+
+def _check_kinds(asked: list[str], recorded: set[str]) -> None:
+    """A typo in ``--kind`` would match nothing and read as "no such event happened"."""
+    from pmctl.events import EVENT_KINDS
+
+    known = EVENT_KINDS | recorded
+    unknown = [kind for kind in asked if kind not in known]
+    if unknown:
+        raise UsageError(f"--kind {typed(unknown[0])}: no such event kind (known: {', '.join(sorted(known))})")
 
 
 def _day(text: str | None) -> date:
@@ -88,11 +110,21 @@ def _day(text: str | None) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"--date {text!r}: want YYYY-MM-DD") from None
+        raise UsageError(f"--date {typed(text)}: want YYYY-MM-DD") from None
+
+
+def _day_bounds(chosen: date, text: str | None) -> tuple[datetime, datetime]:
+    """The trading day in New York, as UTC times; the last day of the calendar has no next day to end at."""
+    try:
+        start = datetime.combine(chosen, time(0), MARKET_ZONE).astimezone(timezone.utc)
+        end = datetime.combine(chosen + timedelta(days=1), time(0), MARKET_ZONE).astimezone(timezone.utc)
+    except OverflowError:
+        raise UsageError(f"--date {typed(text or str(chosen))}: out of range (want a day before 9999-12-31)") from None
+    return start, end
 
 
 def _check_format(fmt: str) -> None:
     from pmctl.cli.output import FORMATS
 
     if fmt not in FORMATS:
-        raise UsageError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+        raise UsageError(f"--format {typed(fmt)}: choose one of {', '.join(FORMATS)}")

@@ -7,13 +7,15 @@ from pmctl.core.numbers import num
 from pmctl.core.report import Report
 from pmctl.core.status import Line
 
+#: On a narrow terminal the columns with a ``drop`` rank are left out, lowest first (README, "Output"): what
+#: identifies a position (id, account, symbol, side, quantity, status) and whether the broker agrees stay.
 STATUS_TABLE = [
     Column("id", "id", "number"), Column("account", "account"), Column("symbol", "symbol"), Column("side", "side"),
-    Column("quantity", "qty", "number"), Column("status", "status"), Column("entry_price", "entry", "number"),
-    Column("current_price", "price", "number"), Column("pnl_dollars", "P&L $", "money"),
-    Column("pnl_percent", "P&L %", "money"), Column("stop_loss", "stop", "number"),
-    Column("take_profit", "target", "number"), Column("trailing_stop_price", "trail", "number"),
-    Column("hours_to_expiration", "expiry h", "number"), Column("broker", "broker", "match"),
+    Column("quantity", "qty", "number"), Column("status", "status"), Column("entry_price", "entry", "number", drop=4),
+    Column("current_price", "price", "number", drop=7), Column("pnl_dollars", "P&L $", "money", drop=8),
+    Column("pnl_percent", "P&L %", "money", drop=5), Column("stop_loss", "stop", "number", drop=3),
+    Column("take_profit", "target", "number", drop=2), Column("trailing_stop_price", "trail", "number", drop=1),
+    Column("hours_to_expiration", "expiry h", "number", drop=6), Column("broker", "broker", "match", wrap=True),
 ]
 STATUS_ALL = STATUS_TABLE[:6] + [
     Column("strategy", "strategy"), Column("tracked_as", "tracked as"), Column("entry_price", "entry", "number"),
@@ -25,7 +27,7 @@ STATUS_ALL = STATUS_TABLE[:6] + [
 EVENTS_TABLE = [
     Column("id", "id", "number"), Column("time", "time", "time"), Column("account", "account"),
     Column("position", "row", "number"), Column("symbol", "symbol"), Column("kind", "kind"),
-    Column("actor", "by"), Column("detail", "detail"),
+    Column("actor", "by", drop=1), Column("detail", "detail", wrap=True, own_line=True),
 ]
 EVENTS_ALL = EVENTS_TABLE[:7] + [Column("data", "data")]
 

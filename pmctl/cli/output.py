@@ -37,11 +37,19 @@ _MATCH_STYLES = {"agrees": "green", "not asked": "dim"}
 
 @dataclass(frozen=True)
 class Column:
-    """One column of a listing. ``kind`` only changes alignment and colour, never the JSON value."""
+    """One column of a listing. ``kind`` only changes alignment and colour, never the JSON value.
+
+    How a terminal table fits its width (``pmctl.cli.fitted``): ``drop`` ranks the columns that may be left out
+    (lowest first; None: always shown), ``wrap`` lets a column's text run over several lines, and ``own_line``
+    lets it move under its row. No value is ever cut short.
+    """
 
     key: str
     header: str
     kind: str = "text"
+    drop: int | None = None
+    wrap: bool = False
+    own_line: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in _KINDS:
@@ -246,18 +254,10 @@ def _print_plain(console: "Console", columns: list[Column], rows: list[dict], ti
 def _print_rich_table(console: "Console", columns: list[Column], rows: list[dict], title: str | None,
                       summary: str | None) -> None:
     """Text objects everywhere, so a ``[`` in a symbol or message is shown, not parsed as Rich markup."""
-    from rich.table import Table
-    from rich.text import Text
+    from pmctl.cli.fitted import print_fitted
 
-    table = Table(title=Text(title) if title else None)
-    for column in columns:
-        table.add_column(Text(column.header), justify=_justify(column), no_wrap=column.kind != "text")
-    for row in rows:
-        table.add_row(*(Text(_human_cell(row[column.key]), style=_style(column, row[column.key]))
-                        for column in columns))
-    console.print(table)
-    if summary:
-        console.out(summary, highlight=False)
+    cells = [[(_human_cell(row[column.key]), _style(column, row[column.key])) for column in columns] for row in rows]
+    print_fitted(console, columns, cells, title, summary)
 
 
 def _justify(column: Column) -> str:

@@ -11,6 +11,8 @@ from pmctl.cli.group import exit_with
 from pmctl.errors import UsageError
 from pmctl.exit_codes import ExitCode
 
+#: The longest a symbol can be: an OCC contract, a root of up to six letters and fifteen characters.
+SYMBOL_MAX = 21
 ACCOUNT = typer.Option(None, "--account", "-a", help="Only this account (default: every configured account).")
 DRY_RUN = typer.Option(False, "--dry-run", help="Print the plan; change nothing, send nothing. Exit 3 if it would act.")
 WAIT = typer.Option(0.0, "--wait", min=0, max=3600, metavar="SECONDS",
@@ -64,6 +66,10 @@ def close(
     """Close one position now, through the same plan and safety checks as the exit rules."""
     from pmctl.core.close import find_row, plan_forced_close
 
+    if len(target.strip()) > SYMBOL_MAX:
+        from pmctl.cli import values
+
+        raise UsageError(f"{values.typed(target)} is neither a row id nor a symbol (at most {SYMBOL_MAX} characters)")
     quantity = _quantity(qty)
     if reason is not None and not (0 < len(reason.strip()) <= 50):
         raise UsageError("--reason must be 1 to 50 characters")
@@ -97,13 +103,14 @@ def status(
     watch: bool = typer.Option(False, "--watch", help="Refresh in place until Ctrl-C (pmctl status --watch 10)."),
 ) -> None:
     """The open positions: database rows beside what the broker holds."""
+    from pmctl.cli import values
     from pmctl.cli.output import FORMATS
 
     if as_json and output not in (None, "json"):
         raise UsageError(f"conflicting options: --json and --format {output}")
     fmt = "json" if as_json else output or "table"
     if fmt not in FORMATS:
-        raise UsageError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+        raise UsageError(f"--format {values.typed(fmt)}: choose one of {', '.join(FORMATS)}")
     env = environment(ctx)
     announce_live(env.settings, account)
     if watch:
@@ -246,7 +253,9 @@ def _quantity(text: str | None) -> Decimal | None:
 
 
 def _no_row(env, target: str, account: str) -> str:
-    if not target.isdigit():
+    from pmctl.core.close import ROW_ID
+
+    if not ROW_ID.fullmatch(target):
         return f"no open row for {target.upper()} in account {account!r}"
     from pmctl.store import positions as store
     from pmctl.store.connection import connection

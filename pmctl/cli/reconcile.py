@@ -1,6 +1,7 @@
 """``pmctl reconcile`` and ``pmctl cleanup-phantoms``: the database brought in line with the broker."""
 
 import json
+import re
 from collections import Counter
 
 import typer
@@ -8,6 +9,7 @@ import typer
 from pmctl.cli.environment import environment
 from pmctl.cli.group import exit_with
 from pmctl.cli.positions import ACCOUNT, DRY_RUN, WAIT, announce_live
+from pmctl.cli.values import typed
 from pmctl.errors import UsageError
 from pmctl.exit_codes import ExitCode
 
@@ -182,8 +184,8 @@ def _account_json(result, findings, dry_run, describe) -> dict:
 
 def _parse_ids(text: str) -> set[int]:
     parts = [part.strip() for part in text.split(",") if part.strip()]
-    if not parts or not all(part.isdigit() for part in parts):
-        raise UsageError(f"--ids {text!r}: want row ids separated by commas, e.g. 16,24,13")
+    if not parts or not all(re.fullmatch(r"[0-9]{1,10}", part) for part in parts):
+        raise UsageError(f"--ids {typed(text)}: want row ids separated by commas, e.g. 16,24,13")
     return {int(part) for part in parts}
 
 

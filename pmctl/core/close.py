@@ -1,5 +1,6 @@
 """The operator's forced close: the same close path as the exit rules, aimed by hand."""
 
+import re
 from decimal import Decimal
 
 from pmctl import occ
@@ -10,11 +11,12 @@ from pmctl.core.plan import Defer, Plan
 from pmctl.errors import UsageError
 
 FORCED = "forced_close"
+ROW_ID = re.compile(r"[0-9]{1,18}")
 
 
 def find_row(rows: tuple[Row, ...], target: str) -> Row | None:
-    """A row by id (digits) or by symbol (exactly as held, any case)."""
-    if target.isdigit():
+    """A row by id (ASCII digits: ``'²'.isdigit()`` is true, yet no int) or by symbol (exactly as held, any case)."""
+    if ROW_ID.fullmatch(target):
         return next((row for row in rows if row.id == int(target)), None)
     symbol = occ.validate(target)
     matches = sorted((row for row in rows if row.symbol == symbol), key=lambda r: r.id)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time as dtime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-NEW_YORK = ZoneInfo("America/New_York")
+MARKET_ZONE = ZoneInfo("America/New_York")
 DEFAULT_OPEN = dtime(9, 30)
 DEFAULT_CLOSE = dtime(16, 0)
 
@@ -31,10 +31,10 @@ class Session:
     close: dtime
 
     def opens_at(self) -> datetime:
-        return utc(datetime.combine(self.day, self.open, NEW_YORK))
+        return utc(datetime.combine(self.day, self.open, MARKET_ZONE))
 
     def closes_at(self) -> datetime:
-        return utc(datetime.combine(self.day, self.close, NEW_YORK))
+        return utc(datetime.combine(self.day, self.close, MARKET_ZONE))
 
 
 class Calendar:
@@ -64,7 +64,7 @@ class Calendar:
         return out
 
     def is_open_at(self, at: datetime) -> bool:
-        s = self.session(at.astimezone(NEW_YORK).date())
+        s = self.session(at.astimezone(MARKET_ZONE).date())
         return bool(s and s.opens_at() <= at < s.closes_at())
 
     def next_open(self, at: datetime) -> datetime:
@@ -74,7 +74,7 @@ class Calendar:
         return self._next(at, Session.closes_at)
 
     def _next(self, at: datetime, edge) -> datetime:
-        day = at.astimezone(NEW_YORK).date()
+        day = at.astimezone(MARKET_ZONE).date()
         for s in self.sessions(day, day + timedelta(days=400)):
             if edge(s) > at:
                 return edge(s)

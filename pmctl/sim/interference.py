@@ -85,9 +85,12 @@ class Interference:
             raise unprocessable("latency must be >= 0")
         self.latency = seconds
 
-    def log_request(self, method: str, path: str, account: str | None, status: int) -> None:
+    def log_request(self, method: str, path: str, account: str | None, status: int,
+                    feed: str | None = None) -> None:
+        """``feed`` is the market-data feed the request asked for, as given (None: not given)."""
         with self.lock:
-            self.requests.append(RequestRecord(self.clock.now(), method, path, account, status))
+            self.requests.append(
+                RequestRecord(self.clock.now(), method, path, account, status, feed))
 
     def reset_requests(self) -> None:
         with self.lock:

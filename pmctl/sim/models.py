@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from pmctl import occ
+from pmctl.core.numbers import finite_decimal
 
 OPEN_STATUSES = frozenset({"new", "accepted", "partially_filled", "pending_new"})
 _ASSET_NAMESPACE = uuid.UUID("6f1c2b7e-4a6d-4c1e-9a53-0d2f5b1f7a10")
@@ -35,14 +35,18 @@ def unprocessable(message: str) -> SimError:
     return SimError(422, 42210000, message)
 
 
+def number(value, what: str) -> Decimal:
+    """A finite Decimal from a request's field, or the 422 Alpaca gives for a malformed one."""
+    try:
+        return finite_decimal(value)
+    except ValueError:
+        raise unprocessable(f"invalid {what}: {value!r}") from None
+
+
 @functools.cache
 def asset_id(symbol: str) -> uuid.UUID:
     """Stable per symbol and shared by all accounts, as Alpaca's asset ids are (cached: asked per position)."""
     return uuid.uuid5(_ASSET_NAMESPACE, symbol)
-
-
-def multiplier(symbol: str) -> int:
-    return 100 if occ.is_option(symbol) else 1
 
 
 def fmt(value: Decimal) -> str:
@@ -80,12 +84,16 @@ class Order:
     trail_price: Decimal | None = None
     trail_percent: Decimal | None = None
     hwm: Decimal | None = None
+    elected: bool = False
     extended_hours: bool = False
     filled_qty: Decimal = Decimal(0)
     filled_avg_price: Decimal | None = None
     updated_at: datetime | None = None
     filled_at: datetime | None = None
     canceled_at: datetime | None = None
+    replaced_at: datetime | None = None
+    replaced_by: uuid.UUID | None = None
+    replaces: uuid.UUID | None = None
 
     @property
     def is_open(self) -> bool:
@@ -98,6 +106,39 @@ class Order:
     @property
     def direction(self) -> int:
         return 1 if self.side == "buy" else -1
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The best bid and ask; a price of 0 on a side set explicitly means nobody is there.
+
+    ``explicit`` is False for the quote derived from the last trade (bid = ask = the
+    price), which trades at that price whatever it is, 0 included.
+    """
+
+    bid: Decimal
+    ask: Decimal
+    bid_size: int
+    ask_size: int
+    at: datetime
+    explicit: bool
+
+    def side_price(self, side: str) -> Decimal | None:
+        """What a market order on ``side`` gets (a buy the ask, a sell the bid), or None: nobody there."""
+        price = self.ask if side == "buy" else self.bid
+        return None if self.explicit and price == 0 else price
+
+    def holds(self, trade: Decimal) -> bool:
+        """Whether a print at ``trade`` is inside this quote, so it may elect a stop."""
+        if not self.explicit:
+            return True
+        return self.bid <= trade and (self.ask == 0 or trade <= self.ask)
+
+
+@dataclass(frozen=True)
+class Trade:
+    price: Decimal
+    at: datetime
 
 
 @dataclass
@@ -132,6 +173,7 @@ class RequestRecord:
     path: str
     account: str | None
     status: int
+    feed: str | None = None
 
 
 @dataclass

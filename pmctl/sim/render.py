@@ -3,9 +3,9 @@
 from datetime import date, timedelta
 from decimal import Decimal
 
-from pmctl.sim.clock import Session, iso
-from pmctl.sim.models import Account, Order, Position, asset_id, fmt, multiplier
 from pmctl import occ
+from pmctl.sim.clock import Session, iso
+from pmctl.sim.models import Account, Order, Position, Quote, asset_id, fmt
 
 
 def _opt(value: Decimal | None) -> str | None:
@@ -14,6 +14,10 @@ def _opt(value: Decimal | None) -> str | None:
 
 def _opt_time(value) -> str | None:
     return None if value is None else iso(value)
+
+
+def _opt_id(value) -> str | None:
+    return None if value is None else str(value)
 
 
 def order_json(order: Order) -> dict:
@@ -28,9 +32,9 @@ def order_json(order: Order) -> dict:
         "expired_at": None,
         "canceled_at": _opt_time(order.canceled_at),
         "failed_at": None,
-        "replaced_at": None,
-        "replaced_by": None,
-        "replaces": None,
+        "replaced_at": _opt_time(order.replaced_at),
+        "replaced_by": _opt_id(order.replaced_by),
+        "replaces": _opt_id(order.replaces),
         "asset_id": str(asset_id(order.symbol)),
         "symbol": order.symbol,
         "asset_class": "us_option" if option else "us_equity",
@@ -55,9 +59,15 @@ def order_json(order: Order) -> dict:
     }
 
 
+def quote_json(quote: Quote) -> dict:
+    """The control API's view of a quote (decimals as strings, as everywhere in /_sim)."""
+    return {"bid": fmt(quote.bid), "ask": fmt(quote.ask), "bid_size": quote.bid_size,
+            "ask_size": quote.ask_size, "timestamp": iso(quote.at), "explicit": quote.explicit}
+
+
 def position_values(position: Position, price: Decimal | None) -> dict[str, Decimal]:
     current = position.avg_entry_price if price is None else price
-    m = multiplier(position.symbol)
+    m = occ.multiplier(position.symbol)
     market_value = position.qty * current * m
     cost_basis = position.qty * position.avg_entry_price * m
     return {"current_price": current, "market_value": market_value, "cost_basis": cost_basis}

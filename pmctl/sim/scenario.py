@@ -17,10 +17,12 @@ from pmctl import occ
 from pmctl.core.numbers import finite_decimal
 from pmctl.sim.state import SimState
 
-_TOP_KEYS = {"accounts", "prices", "clock", "calendar", "description"}
+_TOP_KEYS = {"accounts", "prices", "quotes", "option_ticks", "clock", "calendar", "description"}
 _ACCOUNT_KEYS = {"name", "api_key", "secret_key", "account_number", "account_id", "cash",
                  "positions", "open_orders", "activities"}
 _CLOCK_KEYS = {"timestamp", "is_open", "next_open", "next_close", "frozen"}
+_QUOTE_KEYS = {"bid", "ask", "bid_size", "ask_size", "timestamp", "age_seconds"}
+_TICK_KEYS = {"penny_all_prices", "outside_program"}
 _ORDER_KEYS = {"symbol", "qty", "side", "type", "time_in_force", "limit_price", "stop_price",
                "trail_price", "trail_percent", "client_order_id", "position_intent"}
 
@@ -75,10 +77,37 @@ def build_state(data: dict) -> SimState:
     for symbol, price in prices.items():
         _guard(f"prices.{symbol}", state.set_price, _symbol(symbol, "prices"),
                _number(price, f"prices.{symbol}"))
+    _quotes(state, data.get("quotes", {}))
+    _option_ticks(state, data.get("option_ticks", {}))
     for i, raw in enumerate(accounts):
         for j, order in enumerate(raw.get("open_orders", [])):
             _open_order(state, raw["name"], order, f"accounts[{i}].open_orders[{j}]")
     return state
+
+
+def _quotes(state: SimState, quotes) -> None:
+    if not isinstance(quotes, dict):
+        raise ScenarioError("quotes: need an object of SYMBOL: {bid, ask, ...}")
+    for symbol, raw in quotes.items():
+        where = f"quotes.{symbol}"
+        _keys(raw, _QUOTE_KEYS, where)
+        if "bid" not in raw or "ask" not in raw:
+            raise ScenarioError(f"{where}: need bid and ask")
+        numbers = {k: _number(raw[k], f"{where}.{k}") for k in
+                   ("bid", "ask", "bid_size", "ask_size", "age_seconds") if k in raw}
+        at = _time(raw["timestamp"], f"{where}.timestamp") if "timestamp" in raw else None
+        _guard(where, state.set_quote, _symbol(symbol, "quotes"), at=at, **numbers)
+
+
+def _option_ticks(state: SimState, raw) -> None:
+    _keys(raw, _TICK_KEYS, "option_ticks")
+    lists = {}
+    for key in _TICK_KEYS & set(raw):
+        roots = raw[key]
+        if not isinstance(roots, list) or not all(isinstance(r, str) and r for r in roots):
+            raise ScenarioError(f"option_ticks.{key}: need a list of option roots")
+        lists[key] = roots
+    state.set_option_ticks(**lists)
 
 
 def _keys(raw, allowed: set[str], where: str) -> None:

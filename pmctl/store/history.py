@@ -58,3 +58,8 @@ def _closed(record: dict) -> Closed:
     return Closed(row, exit_price, exit_time, row.close_reason or "unknown")
 
 
+
+
+def event_kinds(conn: psycopg.Connection) -> set[str]:
+    """The kinds the audit trail holds, the original service's own among them."""
+    return {kind for (kind,) in conn.execute("SELECT DISTINCT event_type FROM position_events").fetchall()}

@@ -16,6 +16,7 @@ from psycopg import sql
 
 from pmctl.core.model import POLICY, Row
 from pmctl.core.plan import Adopt, ChangeQuantity, FollowEntry, MarkClosed, Refresh, Reopen
+from pmctl.events import EVENT_KINDS
 
 ACCOUNT_LOCK_CLASS = 0x706D6374  # "pmct": the first key of every per-account advisory lock
 
@@ -199,6 +200,9 @@ def clear_brackets(conn: psycopg.Connection, account: str, row_id: int, order_id
 def insert_events(conn: psycopg.Connection, account: str, events: list[Event], actor: str, now: datetime) -> None:
     if not events:
         return
+    unlisted = sorted({event.kind for event in events} - EVENT_KINDS)
+    if unlisted:
+        raise ValueError(f"event kind(s) {', '.join(unlisted)} missing from pmctl.events.EVENT_KINDS")
     conn.execute(
         "INSERT INTO position_events (position_id, event_type, event_data, account_name, actor, created_at) "
         "SELECT v.position_id, v.kind, v.data::jsonb, %s, %s, %s FROM unnest(%s::int[], %s::text[], %s::text[]) "

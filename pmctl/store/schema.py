@@ -101,13 +101,18 @@ def read_ledger(conn: psycopg.Connection) -> Ledger:
     One statement where the ledger has its own name, since this runs every
     cycle; ``conn`` must be in autocommit mode. Nothing is written.
     """
-    try:
-        return Ledger(_records(conn, LEDGER))
-    except psycopg.errors.UndefinedTable:
-        pass
-    if not _old_ledger_is_pmctls(conn):
-        return Ledger({})
-    return Ledger(_records(conn, OLD_LEDGER), at_old_name=True)
+    for _ in range(2):
+        try:
+            return Ledger(_records(conn, LEDGER))
+        except psycopg.errors.UndefinedTable:
+            pass
+        if not _old_ledger_is_pmctls(conn):
+            return Ledger({})
+        try:
+            return Ledger(_records(conn, OLD_LEDGER), at_old_name=True)
+        except psycopg.errors.UndefinedTable:
+            continue  # another migrate renamed it between the two reads: read it under its new name
+    return Ledger(_records(conn, LEDGER))
 
 
 def applied(conn: psycopg.Connection) -> dict[str, AppliedMigration]:

@@ -248,7 +248,7 @@ def test_table_leaves_zero_and_none_money_uncoloured():
 
     output = rendered("table", terminal=True, columns=[Column("pnl", "P&L", "money")], rows=rows)
 
-    body = output.split("┡", 1)[1]
+    body = output.split("─\n", 1)[1]
     assert "\x1b[3" not in body
 
 

@@ -35,9 +35,10 @@ def test_selling_the_underlying_instead_of_the_option_opens_a_short(trading, sta
 
 
 def test_sell_to_close_without_a_long_is_an_intent_mismatch(trading):
+    """Alpaca answers an intent mismatch with 422 and code 42210000 (issue 14), not a 403."""
     err = refused(lambda: trading.submit_order(market(
         OPTION, 10, OrderSide.SELL, position_intent=PositionIntent.SELL_TO_CLOSE)))
-    assert err.status_code == 403
+    assert (err.status_code, err.code) == (422, 42210000)
     assert err.message == "position intent mismatch, inferred: sell_to_open, specified: sell_to_close"
     assert trading.get_all_positions() == []
 

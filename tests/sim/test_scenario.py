@@ -7,7 +7,7 @@ import pytest
 from alpaca.trading.client import TradingClient
 from typer.testing import CliRunner
 
-from pmctl.sim.cli import sim_app
+from pmctl.cli.sim import sim_app
 from pmctl.sim.scenario import ScenarioError, load_scenario, read_scenario
 from pmctl.sim.server import SimServer
 
@@ -60,7 +60,28 @@ def test_minimal_scenario_with_short_orders_and_activities(tmp_path):
     assert state.list_activities("large")[0]["activity_type"] == "OPEXP"
 
 
+def test_a_scenario_sets_quotes_and_option_ticks_before_its_open_orders():
+    data = json.loads(json.dumps(MINIMAL))
+    data["quotes"] = {"GOOGL260220C00340000": {"bid": "3.10", "ask": "3.60", "age_seconds": 600}}
+    data["option_ticks"] = {"outside_program": ["GOOGL"]}
+    data["accounts"][0]["open_orders"] = [
+        {"symbol": "GOOGL260220C00340000", "qty": "4", "side": "sell", "type": "limit",
+         "limit_price": "3.15"}]
+    with pytest.raises(ScenarioError, match="increments of 0.10"):
+        load_scenario(data)
+    data["accounts"][0]["open_orders"][0]["limit_price"] = "3.10"
+    state = load_scenario(data)
+    quote = state.quote("GOOGL260220C00340000")
+    assert (quote.bid, quote.ask, quote.at.isoformat()) == (
+        Decimal("3.10"), Decimal("3.60"), "2026-02-03T15:50:00+00:00")
+    [order] = state.account("large").orders
+    assert (order.status, order.filled_avg_price) == ("filled", Decimal("3.1"))
+
+
 @pytest.mark.parametrize("mutate, problem", [
+    (lambda d: d.update({"quotes": {"SPY": {"bid": "1"}}}), "quotes.SPY: need bid and ask"),
+    (lambda d: d.update({"quotes": {"SPY": {"bid": "1", "ask": "2", "age": 5}}}), "unknown key 'age'"),
+    (lambda d: d.update({"option_ticks": {"outside_program": "GOOGL"}}), "option_ticks.outside_program"),
     (lambda d: d["prices"].update({"SPY": "abc"}), "prices.SPY: not a number: 'abc'"),
     (lambda d: d["prices"].update({"GOOGL26022C340": "1"}), "malformed OCC option symbol"),
     (lambda d: d["accounts"].append(dict(d["accounts"][0], name="other")), "duplicate api_key"),
@@ -100,7 +121,7 @@ def test_cli_serve_runs_the_incident_until_interrupted():
     import requests
 
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from pmctl.sim.cli import sim_app; sim_app()",
+        [sys.executable, "-c", "from pmctl.cli.sim import sim_app; sim_app()",
          "serve", "--scenario", "incident", "--port", "0"],
         stderr=subprocess.PIPE, text=True)
     try:

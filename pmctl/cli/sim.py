@@ -13,7 +13,7 @@ def sim() -> None:
 @sim_app.command()
 def serve(
     scenario: str = typer.Option(..., "--scenario", help="Scenario JSON file or built-in name."),
-    port: int = typer.Option(8765, "--port", help="Port to listen on (0 = any free port)."),
+    port: int = typer.Option(8765, "--port", min=0, max=65535, help="Port to listen on (0 = any free port)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind."),
 ) -> None:
     """Serve a scenario until Ctrl-C; point alpaca-py at the printed URL with url_override."""
