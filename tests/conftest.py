@@ -33,7 +33,7 @@ from pmctl.sim.state import SimState
 # The tiers (README, Tests). A test is `unit` when its file holds pure code (below) and it asks for neither the
 # database nor the emulator; every other test is `e2e`. `slow` is marked by hand on the tests a serial run measured.
 UNIT_FILES = ("core/", "output/", "alerts/", "broker/test_occ.py", "broker/test_errors.py", "test_config.py",
-              "test_architecture.py")
+              "test_env_file.py", "test_policy_file.py", "test_architecture.py")
 SERVER_FIXTURES = {"server_url", "sim"}
 
 

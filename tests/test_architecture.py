@@ -31,6 +31,7 @@ STILL_IMPORT_THE_STORE = {
     "migrate": "migrate calls pmctl.store.schema and opens its own connection",
     "positions": "status --offline and close's missing-row message read pmctl.store.positions",
     "reconcile": "cleanup-phantoms checks the ids it is given in pmctl.store.positions",
+    "sim": "sim seed-incident checks the database is empty with pmctl.store.schema and opens its own connection",
 }
 # The one CLI module allowed the store: it builds the Environment, whose database (configured or embedded) the
 # commands hand to the shell.
