@@ -95,7 +95,7 @@ def parse_since(text: str) -> datetime:
 
 def _check_kinds(asked: list[str], recorded: set[str]) -> None:
     """A typo in ``--kind`` would match nothing and read as "no such event happened"."""
-    from pmctl.events import EVENT_KINDS
+    from pmctl.core.vocabulary import EVENT_KINDS
 
     known = EVENT_KINDS | recorded
     unknown = [kind for kind in asked if kind not in known]

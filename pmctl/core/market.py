@@ -10,6 +10,8 @@ from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from pmctl.core.vocabulary import Side
+
 MARKET_ZONE = ZoneInfo("America/New_York")
 """US equities and options trade on New York time: sessions, expiries and the trading day are counted in it."""
 
@@ -88,6 +90,10 @@ class Position:
     @property
     def is_short(self) -> bool:
         return self.qty < 0
+
+    @property
+    def side(self) -> Side:
+        return Side.SHORT if self.is_short else Side.LONG
 
 
 @dataclass(frozen=True)

@@ -7,16 +7,7 @@ from decimal import Decimal
 
 from pmctl.core.market import Clock, Fill, NonTradeActivity, Order, Position, Session
 from pmctl.config import RuleDefaults
-
-OPEN = "open"
-CLOSING = "closing"
-
-#: ``tracked_as``: a position pmctl found at the broker with no row and started tracking.
-ADOPTED = "adopted"
-#: ``tracked_as``: a short stock no trade opened (seed 02), tracked but never closed by a rule.
-QUARANTINE = "unexpected_short"
-#: ``plan_source``: stop and target derived from the ``PMCTL_*_PERCENT`` defaults, so they follow the entry.
-POLICY = "policy"
+from pmctl.core.vocabulary import Side, Status, Tracking
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +31,7 @@ class Row:
     quantity: Decimal
     entry_price: Decimal
     entry_time: datetime
-    status: str = OPEN
+    status: str = Status.OPEN
     expiration_date: date | None = None
     stop_loss: Decimal | None = None
     take_profit: Decimal | None = None
@@ -65,16 +56,16 @@ class Row:
     @property
     def is_short(self) -> bool:
         """Only 'short' is short: the desk's tools also write 'call' and 'put' for a long option."""
-        return self.side == "short"
+        return self.side == Side.SHORT
 
     @property
     def direction(self) -> str:
         """The side as the broker's signed quantity says it: long or short."""
-        return "short" if self.is_short else "long"
+        return Side.SHORT if self.is_short else Side.LONG
 
     @property
     def quarantined(self) -> bool:
-        return self.tracked_as == QUARANTINE
+        return self.tracked_as == Tracking.QUARANTINE
 
     @property
     def is_option(self) -> bool:
@@ -128,5 +119,5 @@ class Snapshot:
 
 def too_recent(row: Row, now: datetime, grace: timedelta) -> bool:
     """Entered, or sent for closing, within the grace: the broker may not show it yet."""
-    started = max(filter(None, (row.entry_time, row.close_submitted_at if row.status == CLOSING else None)))
+    started = max(filter(None, (row.entry_time, row.close_submitted_at if row.status == Status.CLOSING else None)))
     return now - started < grace

@@ -21,13 +21,7 @@ from pmctl.core.market import Clock, Session, utc_text
 from pmctl.config import RuleDefaults
 from pmctl.core.model import Row
 from pmctl.core.numbers import stored
-
-STOP_LOSS = "stop_loss"
-TAKE_PROFIT = "take_profit"
-TRAILING_STOP = "trailing_stop"
-DAY_TRADE_CLOSE = "day_trade_close"
-EXPIRATION_RISK = "expiration_risk"
-MAX_HOLD_TIME = "max_hold_time"
+from pmctl.core.vocabulary import Reason, Side
 
 _CENTS = Decimal("0.01")
 
@@ -145,7 +139,7 @@ def default_levels(side: str, entry_price: Decimal, defaults: RuleDefaults) -> L
     A short cannot gain below a price of zero, so a derived target there is no
     target at all.
     """
-    short = side == "short"
+    short = side == Side.SHORT
     stop = target = None
     if defaults.stop_loss_percent is not None:
         stop = _away(entry_price, defaults.stop_loss_percent, against=True, short=short)
@@ -188,14 +182,14 @@ def _away(base: Decimal, percent: Decimal, against: bool, short: bool) -> Decima
 def _stop_loss(row: Row, price: Decimal, stop: Decimal | None) -> Exit | None:
     if stop is None or not _stopped(row, price, stop):
         return None
-    return Exit(STOP_LOSS, f"price {_money(price)} at or {_worse_word(row)} stop {_money(stop)}")
+    return Exit(Reason.STOP_LOSS, f"price {_money(price)} at or {_worse_word(row)} stop {_money(stop)}")
 
 
 def _take_profit(row: Row, price: Decimal, target: Decimal | None) -> Exit | None:
     if target is None or not _reached(row, price, target):
         return None
     better = "below" if row.is_short else "above"
-    return Exit(TAKE_PROFIT, f"price {_money(price)} at or {better} target {_money(target)}")
+    return Exit(Reason.TAKE_PROFIT, f"price {_money(price)} at or {better} target {_money(target)}")
 
 
 def _trailing_stop(row: Row, price: Decimal, trail: _Trail | None) -> Exit | None:
@@ -203,7 +197,7 @@ def _trailing_stop(row: Row, price: Decimal, trail: _Trail | None) -> Exit | Non
         return None
     side = f"{_percent(trail.percent)}% above low" if row.is_short else f"{_percent(trail.percent)}% under peak"
     return Exit(
-        TRAILING_STOP,
+        Reason.TRAILING_STOP,
         f"price {_money(price)} at or {_worse_word(row)} trailing stop {_money(trail.stop)} "
         f"({side} {_money(trail.peak)})",
     )
@@ -228,7 +222,7 @@ def _day_trade_close(row: Row, clock: Clock, defaults: RuleDefaults) -> Exit | N
     minutes = defaults.day_trade_close_minutes
     if clock.timestamp < clock.next_close - timedelta(minutes=minutes):
         return None
-    return Exit(DAY_TRADE_CLOSE, f"day trade within {minutes} minutes of the {utc_text(clock.next_close)} close")
+    return Exit(Reason.DAY_TRADE_CLOSE, f"day trade within {minutes} minutes of the {utc_text(clock.next_close)} close")
 
 
 def _max_hold_time(row: Row, clock: Clock, defaults: RuleDefaults) -> Exit | None:
@@ -238,7 +232,7 @@ def _max_hold_time(row: Row, clock: Clock, defaults: RuleDefaults) -> Exit | Non
     held = clock.timestamp - row.entry_time
     if held < timedelta(minutes=limit):
         return None
-    return Exit(MAX_HOLD_TIME, f"held {held // timedelta(minutes=1)} minutes, limit {limit}")
+    return Exit(Reason.MAX_HOLD_TIME, f"held {held // timedelta(minutes=1)} minutes, limit {limit}")
 
 
 def _expiration_risk(row: Row, clock: Clock, sessions: tuple[Session, ...], lead_days: int) -> Exit | None:
@@ -260,11 +254,11 @@ def _expiration_risk(row: Row, clock: Clock, sessions: tuple[Session, ...], lead
         return None
     trigger = _trigger_session(expiry, sessions, lead_days)
     if trigger is None:
-        return Exit(EXPIRATION_RISK, f"expires {expiry}, less than {max(lead_days, 1)} trading session(s) to go")
+        return Exit(Reason.EXPIRATION_RISK, f"expires {expiry}, less than {max(lead_days, 1)} trading session(s) to go")
     if clock.timestamp < trigger.open:
         return None
     return Exit(
-        EXPIRATION_RISK,
+        Reason.EXPIRATION_RISK,
         f"expires {expiry}; exits from the {trigger.day} session, open since {utc_text(trigger.open)}",
     )
 
