@@ -208,7 +208,7 @@ def _offline(env, names: list[str]):
 
     with env.database() as conn:
         rows = tuple(row for name in names for row in store.live_rows(conn, name))
-    return book.offline_lines(rows, datetime.now(timezone.utc), env.settings.rules)
+    return book.offline_lines(rows, datetime.now(timezone.utc), env.settings.policy)
 
 
 def _run(ctx, account, dry_run, decide, wait, failure_when_deferred=False, once_per: float = 0,
