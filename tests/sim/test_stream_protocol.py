@@ -1,6 +1,8 @@
 """The streams' protocol as Alpaca documents it, spoken by a plain websocket client: frames, encodings, errors."""
 
 import json
+import threading
+import time
 from contextlib import contextmanager
 from decimal import Decimal
 
@@ -11,6 +13,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from pmctl.sim import stream_sessions
+from pmctl.sim.server import SimServer
+from pmctl.sim.state import SimState
 
 MSGPACK = {"Content-Type": "application/msgpack"}
 OPTION = "GOOGL260220C00340000"
@@ -203,3 +207,18 @@ def test_the_control_api_lists_drops_and_mutes_streams(sim, keys):
         assert closed(ws)
         assert ws.close_code == 1000
     assert requests.get(base).json() == []
+
+
+def test_stopping_the_emulator_closes_its_streams_and_leaves_no_thread(keys):
+    state = SimState()
+    state.add_account("a", *keys["a"])
+    before = set(threading.enumerate())
+    with SimServer(state) as server:
+        with connect(server.stock_stream_url()) as ws:
+            assert said(ws) == [{"T": "success", "msg": "connected"}]
+            server.stop()
+            assert closed(ws) and ws.close_code == 1000
+    deadline = time.monotonic() + 2
+    while set(threading.enumerate()) - before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert set(threading.enumerate()) - before == set()
