@@ -22,7 +22,7 @@ OPTION = "GOOGL260220C00340000"
 
 def said(ws):
     """The next message: JSON in a text or binary frame, else msgpack."""
-    raw = ws.recv(timeout=2)
+    raw = ws.recv(timeout=5)
     if isinstance(raw, str) or raw[:1] in (b"{", b"["):
         return json.loads(raw)
     return msgpack.unpackb(raw)
@@ -40,7 +40,7 @@ def data_stream(sim, path="/v2/iex", headers=None, key=None):
 
 def closed(ws) -> bool:
     with pytest.raises(ConnectionClosed):
-        ws.recv(timeout=2)
+        ws.recv(timeout=5)
     return True
 
 
@@ -62,7 +62,7 @@ def test_stock_data_in_json_text_frames_from_connection_to_quote(sim, keys, stat
         ws.send(json.dumps({"action": "unsubscribe", "quotes": ["SPY"], "bars": ["*"]}))
         assert said(ws)[0]["quotes"] == ["GOOGL"]
         state.set_quote("GOOGL", Decimal("335.10"), Decimal("335.30"), bid_size=3, ask_size=7)
-        raw = ws.recv(timeout=2)
+        raw = ws.recv(timeout=5)
         assert isinstance(raw, str)
         assert json.loads(raw) == [{"T": "q", "S": "GOOGL", "t": "2026-02-03T16:00:00Z", "bx": "V",
                                     "bp": 335.1, "bs": 3, "ax": "V", "ap": 335.3, "as": 7,
@@ -104,7 +104,7 @@ def test_options_speak_msgpack_only_and_refuse_a_star_on_quotes(sim, keys, state
         ws.send(msgpack.packb({"action": "subscribe", "trades": ["*"], "quotes": [OPTION]}))
         assert said(ws) == [{"T": "subscription", "trades": ["*"], "quotes": [OPTION]}]
         state.set_price(OPTION, Decimal("4.20"))
-        raw = ws.recv(timeout=2)
+        raw = ws.recv(timeout=5)
         assert isinstance(raw, bytes)
         trade, quote = msgpack.unpackb(raw, timestamp=3)
         assert trade == {"T": "t", "S": OPTION, "t": state.clock.now(), "x": "C", "p": 4.2, "s": 1, "c": "I"}
@@ -145,7 +145,7 @@ def test_the_trading_stream_authorizes_then_listens_in_binary_json(sim, keys, tr
         ws.send(json.dumps({"action": "authenticate", "data": {"key_id": keys["a"][0], "secret_key": "no"}}))
         assert said(ws) == {"stream": "authorization", "data": {"status": "unauthorized", "action": "authenticate"}}
         ws.send(json.dumps({"action": "auth", "key": keys["a"][0], "secret": keys["a"][1]}))
-        raw = ws.recv(timeout=2)
+        raw = ws.recv(timeout=5)
         assert isinstance(raw, bytes)
         assert json.loads(raw) == {"stream": "authorization",
                                    "data": {"status": "authorized", "action": "authenticate"}}
