@@ -1,10 +1,14 @@
-"""Helpers for tests that look at the database directly, as an operator with psql would."""
+"""Helpers for tests that look at the database directly, as an operator with psql would, and that wait for
+something another process does."""
 
+import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from decimal import Decimal
 
 import psycopg
 import psycopg.rows
+import pytest
 
 KEYS = {"a": ("PKAAAATEST", "secret-a"), "b": ("PKBBBBTEST", "secret-b")}
 NOON = datetime(2026, 2, 3, 16, 0, tzinfo=timezone.utc)
@@ -34,3 +38,16 @@ def fetch_rows(database_url: str, where: str = "TRUE") -> list[dict]:
 def fetch_events(database_url: str) -> list[dict]:
     with psycopg.connect(database_url, row_factory=psycopg.rows.dict_row) as conn:
         return conn.execute("SELECT * FROM position_events ORDER BY id").fetchall()
+
+
+def wait_until(predicate: Callable[[], object], what: str, timeout: float = 20.0, interval: float = 0.02) -> None:
+    """Poll ``predicate`` until it is true; fail naming ``what`` after ``timeout`` seconds.
+
+    A test that needs another process or thread to reach a point waits for that point, not for a guessed number
+    of seconds: fast when the machine is idle, still right when it is loaded.
+    """
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() >= deadline:
+            pytest.fail(f"waited {timeout:g} s for {what}; it did not happen")
+        time.sleep(interval)

@@ -5,9 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).parent.parent / "scripts" / "bench_cycle.py"
 
 
+@pytest.mark.slow
 def test_benchmark_smoke_run_prints_constant_request_and_round_trip_counts(server_url, clean_env):
     env = {**os.environ, "PMCTL_DATABASE_URL": server_url}
     result = subprocess.run([sys.executable, str(SCRIPT), "--smoke"], env=env, capture_output=True, text=True,

@@ -3,9 +3,10 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from pmctl.core.vocabulary import Severity
 from pmctl.secret import Secret
 
-SEVERITIES = ("info", "warning", "error", "critical")
+SEVERITIES = tuple(Severity)
 """Least to most urgent; messages lead with the worst one present."""
 
 

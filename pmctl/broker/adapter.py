@@ -1,7 +1,7 @@
 """The one adapter between pmctl and Alpaca, through the official alpaca-py SDK.
 
 Each method is one thing the core needs, in as few requests as the API allows,
-and returns plain data from ``pmctl.broker.types``. Reads retry within a bound;
+and returns plain data from ``pmctl.core.market``. Reads retry within a bound;
 order submissions never retry. Importing this module imports alpaca-py, so only
 commands that talk to the broker do.
 """
@@ -11,7 +11,6 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 import requests
 from alpaca.common.exceptions import APIError
@@ -23,11 +22,12 @@ from pydantic import ValidationError
 from pmctl.core.numbers import finite_decimal, num
 from pmctl.broker import errors
 from pmctl.broker.transport import RetryPolicy, Retryable, configure, with_retries
-from pmctl.broker.types import AccountInfo, Clock, CloseRequest, Fill, NonTradeActivity, Order, Position, Session
+from pmctl.core.market import (
+    MARKET_ZONE, AccountInfo, Clock, CloseRequest, Fill, NonTradeActivity, Order, Position, Session, as_utc,
+)
 from pmctl.config import AccountConfig
 
 T = TypeVar("T")
-MARKET_ZONE = ZoneInfo("America/New_York")
 ORDERS_PAGE = 500
 ACTIVITIES_PAGE = 100
 OPTION_EVENTS = ("OPEXP", "OPEXC", "OPASN")
@@ -54,7 +54,7 @@ class AlpacaBroker:
 
     def clock(self) -> Clock:
         raw = self._read("read the market clock", self._trading.get_clock)
-        return Clock(_utc(raw.timestamp), raw.is_open, _utc(raw.next_open), _utc(raw.next_close))
+        return Clock(as_utc(raw.timestamp), raw.is_open, as_utc(raw.next_open), as_utc(raw.next_close))
 
     def calendar(self, start: date, end: date) -> list[Session]:
         raw = self._read(
@@ -215,12 +215,6 @@ def _describe(error: Exception) -> str:
     return "connection failed"
 
 
-def _utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
-
-
 def _market_time(day: date, moment: datetime) -> datetime:
     """Calendar times are New York wall-clock times; alpaca-py gives them naive."""
     if moment.tzinfo is None:
@@ -228,7 +222,7 @@ def _market_time(day: date, moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def _optionalfinite_decimal(value) -> Decimal | None:
+def _optional_decimal(value) -> Decimal | None:
     return None if value in (None, "") else finite_decimal(value)
 
 
@@ -236,13 +230,13 @@ def _position(raw) -> Position:
     qty = finite_decimal(raw.qty)
     side = raw.side.value if hasattr(raw.side, "value") else str(raw.side)
     signed = -abs(qty) if side == "short" else abs(qty)
-    available = _optionalfinite_decimal(raw.qty_available)
+    available = _optional_decimal(raw.qty_available)
     return Position(
         symbol=raw.symbol,
         qty=signed,
         qty_available=abs(available) if available is not None else abs(qty),
         avg_entry_price=finite_decimal(raw.avg_entry_price),
-        current_price=_optionalfinite_decimal(raw.current_price),
+        current_price=_optional_decimal(raw.current_price),
         asset_class=raw.asset_class.value if hasattr(raw.asset_class, "value") else str(raw.asset_class),
     )
 
@@ -253,13 +247,13 @@ def _order(raw) -> Order:
         client_order_id=raw.client_order_id,
         symbol=raw.symbol or "",
         side=raw.side.value if raw.side else "",
-        qty=_optionalfinite_decimal(raw.qty) or Decimal(0),
-        filled_qty=_optionalfinite_decimal(raw.filled_qty) or Decimal(0),
-        filled_avg_price=_optionalfinite_decimal(raw.filled_avg_price),
+        qty=_optional_decimal(raw.qty) or Decimal(0),
+        filled_qty=_optional_decimal(raw.filled_qty) or Decimal(0),
+        filled_avg_price=_optional_decimal(raw.filled_avg_price),
         order_type=(raw.order_type or raw.type).value if (raw.order_type or raw.type) else "",
         status=raw.status.value,
-        submitted_at=_utc(raw.submitted_at),
-        filled_at=_utc(raw.filled_at) if raw.filled_at else None,
+        submitted_at=as_utc(raw.submitted_at),
+        filled_at=as_utc(raw.filled_at) if raw.filled_at else None,
         position_intent=raw.position_intent.value if raw.position_intent else None,
     )
 
@@ -273,7 +267,7 @@ def _fill(item: dict) -> Fill:
             side=str(item["side"]),
             qty=finite_decimal(item["qty"]),
             price=finite_decimal(item["price"]),
-            time=_utc(datetime.fromisoformat(str(item["transaction_time"]).replace("Z", "+00:00"))),
+            time=as_utc(datetime.fromisoformat(str(item["transaction_time"]).replace("Z", "+00:00"))),
         )
     except (KeyError, ValueError, TypeError) as error:
         raise errors.BrokerUnavailable(f"unreadable FILL activity from the broker: {_item_text(item, error)}") from None

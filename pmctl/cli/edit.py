@@ -9,6 +9,8 @@ from pmctl.errors import UsageError
 from pmctl.exit_codes import ExitCode
 
 PRICE_HELP = "New price, or 'none' to remove it."
+FLAGS = {"stop_loss": "--stop-loss", "take_profit": "--take-profit", "trailing_stop_percent": "--trailing-stop-percent",
+         "max_hold_minutes": "--max-hold-minutes"}
 
 
 def edit(
@@ -27,29 +29,34 @@ def edit(
     its event with the broker's clock): with the broker unreachable or the account refused, nothing is changed.
     """
     from pmctl.cli import values
-    from pmctl.core.edit import plan_edit
-    from pmctl.store import positions as store
+    from pmctl.core.edit import FieldRefused, plan_edit
+    from pmctl.core.vocabulary import EventKind
+    from pmctl.store import events, positions
 
     changes = {
-        field: _value(flag, text, parse)
-        for field, flag, text, parse in (
-            ("stop_loss", "--stop-loss", stop_loss, values.amount),
-            ("take_profit", "--take-profit", take_profit, values.amount),
-            ("trailing_stop_percent", "--trailing-stop-percent", trailing, _percent),
-            ("max_hold_minutes", "--max-hold-minutes", max_hold, values.minutes),
+        field: _value(FLAGS[field], text, parse)
+        for field, text, parse in (
+            ("stop_loss", stop_loss, values.amount), ("take_profit", take_profit, values.amount),
+            ("trailing_stop_percent", trailing, _percent), ("max_hold_minutes", max_hold, values.minutes),
         )
         if text is not None
     }
+    if not changes:
+        raise UsageError("nothing to change: give --stop-loss, --take-profit, --trailing-stop-percent or "
+                         "--max-hold-minutes")
     env = environment(ctx)
     names = [a.name for a in env.settings.selected(account)]
     with env.database() as conn:
-        found = [(name, row) for name in names if (row := store.row_by_id(conn, name, row_id)) is not None]
+        found = [(name, row) for name in names if (row := positions.row_by_id(conn, name, row_id)) is not None]
         if not found:
-            owner = store.row_account(conn, row_id)
+            owner = positions.row_account(conn, row_id)
             where = f"belongs to account {owner[0]!r}" if owner else "does not exist"
             raise UsageError(f"row {row_id} {where}; nothing was changed")
         name, row = found[0]
-        change = plan_edit(row, changes)
+        try:
+            change = plan_edit(row, changes)
+        except FieldRefused as refused:
+            raise UsageError(f"{FLAGS[refused.field]} {refused.detail}") from None
         if not change.changes:
             typer.echo(f"row {row_id} {row.symbol}: nothing to change")
             return
@@ -58,9 +65,9 @@ def edit(
             typer.echo(f"row {row_id} {row.symbol}: would change {change.text()} (dry run: nothing written)")
             exit_with(ExitCode.PENDING)
         with conn.transaction():
-            if not store.set_exit_parameters(conn, name, row_id, change.new):
+            if not positions.set_exit_parameters(conn, name, row_id, change.new):
                 raise UsageError(f"row {row_id} changed meanwhile (closed?); nothing was changed")
-            store.insert_events(conn, name, [store.Event(row_id, "edited", change.recorded())],
+            events.insert_events(conn, name, [events.Event(row_id, EventKind.EDITED, change.recorded())],
                                 _actor(env.operator), now)
     typer.echo(f"row {row_id} {row.symbol}: {change.text()}")
 

@@ -2,16 +2,15 @@
 
 import re
 from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 import typer
 
 from pmctl.cli.environment import environment
 from pmctl.cli.positions import ACCOUNT
 from pmctl.cli.values import typed
+from pmctl.core.market import MARKET_ZONE
 from pmctl.errors import UsageError
 
-MARKET_ZONE = ZoneInfo("America/New_York")
 ROW_ID_MAX = 2**31 - 1
 _RELATIVE = re.compile(r"^([0-9]+)([mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
@@ -96,7 +95,7 @@ def parse_since(text: str) -> datetime:
 
 def _check_kinds(asked: list[str], recorded: set[str]) -> None:
     """A typo in ``--kind`` would match nothing and read as "no such event happened"."""
-    from pmctl.events import EVENT_KINDS
+    from pmctl.core.vocabulary import EVENT_KINDS
 
     known = EVENT_KINDS | recorded
     unknown = [kind for kind in asked if kind not in known]

@@ -20,10 +20,11 @@ import csv
 import io
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
+from pmctl.core.market import aware_utc
 from pmctl.core.numbers import num
 
 if TYPE_CHECKING:
@@ -172,7 +173,7 @@ def _json_default(value) -> str:
     if isinstance(value, Decimal):
         return f"{value:f}"
     if isinstance(value, datetime):
-        return _utc(value).isoformat()
+        return aware_utc(value).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     raise TypeError(f"cannot render {type(value).__name__} {value!r} in a listing")
@@ -201,7 +202,7 @@ def _csv_cell(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime):
-        return _utc(value).isoformat()
+        return aware_utc(value).isoformat()
     return _human_cell(value)
 
 
@@ -213,7 +214,7 @@ def _human_cell(value) -> str:
     if isinstance(value, Decimal):
         return decimal_text(value)
     if isinstance(value, datetime):
-        return _utc(value).strftime("%Y-%m-%d %H:%M:%S")
+        return aware_utc(value).strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, (str, int, date)):
         return str(value)
     if isinstance(value, dict):
@@ -225,13 +226,6 @@ def _markdown_cell(value) -> str:
     """A pipe inside a value would split the cell in two."""
     return _human_cell(value).replace("|", r"\|")
 
-
-
-def _utc(moment: datetime) -> datetime:
-    """A naive time is a bug upstream: guessing its zone could shift an expiry by hours."""
-    if moment.utcoffset() is None:
-        raise ValueError(f"naive datetime {moment.isoformat()}: pmctl times must be timezone-aware")
-    return moment.astimezone(timezone.utc)
 
 
 def _tabulated(columns: list[Column], rows: list[dict], tablefmt: str, cell=_human_cell) -> str:

@@ -16,7 +16,7 @@ SYMBOL_MAX = 21
 ACCOUNT = typer.Option(None, "--account", "-a", help="Only this account (default: every configured account).")
 DRY_RUN = typer.Option(False, "--dry-run", help="Print the plan; change nothing, send nothing. Exit 3 if it would act.")
 WAIT = typer.Option(0.0, "--wait", min=0, max=3600, metavar="SECONDS",
-                    help="Wait this long for another run's lock on an account (default: give up at once, exit 75).")
+                    help="Wait this long for another run's lock on an account (default: give up after a second, exit 75).")
 
 
 def announce_live(settings, account: str | None) -> None:
@@ -64,7 +64,7 @@ def close(
     wait: float = WAIT,
 ) -> None:
     """Close one position now, through the same plan and safety checks as the exit rules."""
-    from pmctl.core.close import find_row, plan_forced_close
+    from pmctl.core.manual import QuantityRefused, find_row, plan_forced_close
 
     if len(target.strip()) > SYMBOL_MAX:
         from pmctl.cli import values
@@ -88,7 +88,10 @@ def close(
             _confirm(plan)
         return plan
 
-    _run(ctx, chosen.name, dry_run, decide, wait, failure_when_deferred=not dry_run, spinner=dry_run or yes)
+    try:
+        _run(ctx, chosen.name, dry_run, decide, wait, failure_when_deferred=not dry_run, spinner=dry_run or yes)
+    except QuantityRefused as refused:
+        raise UsageError(f"--qty {refused.detail}") from None
 
 
 def status(
@@ -253,7 +256,7 @@ def _quantity(text: str | None) -> Decimal | None:
 
 
 def _no_row(env, target: str, account: str) -> str:
-    from pmctl.core.close import ROW_ID
+    from pmctl.core.manual import ROW_ID
 
     if not ROW_ID.fullmatch(target):
         return f"no open row for {target.upper()} in account {account!r}"

@@ -13,7 +13,6 @@ from pmctl.cli.values import typed
 from pmctl.errors import UsageError
 from pmctl.exit_codes import ExitCode
 
-GONE_KINDS = {"phantom", "expired", "exercised", "assigned"}
 
 
 def reconcile(
@@ -46,6 +45,7 @@ def cleanup_phantoms(
     """Close phantom rows only: rows whose position the broker no longer holds (seed 04's runbook)."""
     from pmctl.core.plan import Plan
     from pmctl.core.reconcile import plan_reconcile
+    from pmctl.core.vocabulary import FindingKind
 
     env = environment(ctx)
     settings = env.settings
@@ -58,7 +58,7 @@ def cleanup_phantoms(
     def decide(snapshot, findings):
         found, _ = plan_reconcile(snapshot, cover_shorts=False)
         held = {position.symbol for position in snapshot.positions}
-        gone = [f for f in found if f.kind in GONE_KINDS or (f.kind == "duplicate" and f.symbol not in held)]
+        gone = [f for f in found if f.kind.gone or (f.kind == FindingKind.DUPLICATE and f.symbol not in held)]
         if wanted is not None:
             mine = {row.id: row for row in snapshot.rows}
             for row_id in sorted(wanted & set(mine)):

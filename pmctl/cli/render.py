@@ -3,7 +3,7 @@
 import typer
 
 from pmctl.core.numbers import num
-from pmctl.core.plan import Adopt, Alert, ChangeQuantity, Close, Defer, FollowEntry, MarkClosed, Plan, Refresh, Reopen
+from pmctl.core.plan import Adopt, Alert, ChangeQuantity, ClearBrackets, Close, Defer, FollowEntry, MarkClosed, Plan, Refresh, Reopen
 
 
 def describe(action) -> str:
@@ -31,6 +31,9 @@ def describe(action) -> str:
     if isinstance(action, Alert):
         where = f"row {action.row_id} " if action.row_id is not None else ""
         return f"ALERT {action.severity} {action.kind} on {where}{action.symbol}: {action.why}"
+    if isinstance(action, ClearBrackets):
+        return (f"forget row {action.row_id} {action.symbol}'s protective order(s) {', '.join(action.order_ids)}, "
+                "no longer open at the broker")
     raise TypeError(f"no description for {type(action).__name__}")
 
 

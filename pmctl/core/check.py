@@ -3,11 +3,12 @@
 from datetime import timedelta
 
 from pmctl.core import closing, rules
-from pmctl.core.model import OPEN, Row, Snapshot, too_recent
-from pmctl.core.plan import Action, Alert, Close, Defer, MarkClosed, Plan, Refresh
+from pmctl.core.market import hours_to_expiration
+from pmctl.core.model import Row, Snapshot, too_recent
+from pmctl.core.vocabulary import AlertKind, Severity, Status
+from pmctl.core.plan import Action, Alert, ClearBrackets, Defer, MarkClosed, Plan, Refresh
 from pmctl.core.pnl import pnl
 from pmctl.core.settle import plan_settle
-from pmctl.core.status import hours_to_expiration
 from pmctl.core.sync import as_followed, plan_sync, primary_rows, unexpected_short_alert
 
 MAX_BACKOFF_MINUTES = 60
@@ -25,7 +26,7 @@ def plan_check(snapshot: Snapshot) -> Plan:
     for row in snapshot.rows:
         if row.id in closed:
             continue
-        if row.status == OPEN and primary[row.symbol] is row:
+        if row.status == Status.OPEN and primary[row.symbol] is row:
             actions.extend(_monitor(followed[row.id], snapshot))
         elif snapshot.position(row.symbol) is None and not row.close_client_order_id:
             actions.extend(_missing(row, snapshot))
@@ -38,7 +39,7 @@ def _monitor(row: Row, snapshot: Snapshot) -> list[Action]:
         return _missing(row, snapshot)
     if position.current_price is None:
         return []
-    if ("short" if position.is_short else "long") != row.direction:
+    if position.side != row.direction:
         return []
     price = position.current_price
     evaluation = rules.evaluate(row, price, snapshot.clock, snapshot.sessions, snapshot.rules)
@@ -60,15 +61,15 @@ def _missing(row: Row, snapshot: Snapshot) -> list[Action]:
     """A row the broker no longer holds: check sends nothing for it, but the desk hears of it."""
     if too_recent(row, snapshot.clock.timestamp, timedelta(seconds=snapshot.grace_seconds)):
         return []
-    return [Alert(row.id, row.symbol, "phantom_found", "warning",
+    return [Alert(row.id, row.symbol, AlertKind.PHANTOM_FOUND, Severity.WARNING,
                   "the broker holds none; pmctl reconcile settles it on the broker's evidence")]
 
 
 def _expiring(row: Row, snapshot: Snapshot) -> list[Action]:
-    hours = hours_to_expiration(row, snapshot.clock.timestamp)
+    hours = hours_to_expiration(row.expiration_date, snapshot.clock.timestamp)
     if hours is None or hours > EXPIRY_ALERT_HOURS:
         return []
-    return [Alert(row.id, row.symbol, "expiring_soon", "warning",
+    return [Alert(row.id, row.symbol, AlertKind.EXPIRING_SOON, Severity.WARNING,
                   f"row {row.id} {row.symbol} expires in {hours} h")]
 
 
@@ -78,9 +79,10 @@ def _missing_brackets(row: Row, snapshot: Snapshot) -> list[Action]:
     if not missing:
         return []
     return [
-        Alert(row.id, row.symbol, "brackets_missing", "warning",
+        Alert(row.id, row.symbol, AlertKind.BRACKETS_MISSING, Severity.WARNING,
               f"protective order(s) {', '.join(missing)} of row {row.id} are no longer open at the broker; "
-              "pmctl's own exit rules keep protecting the position")
+              "pmctl's own exit rules keep protecting the position"),
+        ClearBrackets(row.id, row.symbol, tuple(missing)),
     ]
 
 
@@ -92,25 +94,7 @@ def _close(row: Row, exit_: rules.Exit, snapshot: Snapshot) -> Action:
         return Defer(row.id, row.symbol, exit_.reason,
                      f"deferred: {row.close_attempts} close attempt(s) failed; next try after "
                      f"{row.close_submitted_at + wait:%H:%M:%S} UTC ({exit_.detail})")
-    return forced_close(row, exit_.reason, None, exit_.detail, snapshot)
-
-
-def forced_close(row: Row, reason: str, qty, why: str, snapshot: Snapshot) -> Action:
-    """The Close for a row, sized from the broker; a refusal becomes an alert, never an order."""
-    position = snapshot.position(row.symbol)
-    try:
-        if position is None:
-            raise closing.CloseRefused(f"the broker holds no {row.symbol}")
-        cancel = closing.own_orders(position, snapshot.open_orders, (row.stop_order_id, row.target_order_id))
-        available = closing.closable(position, cancel)
-        request = closing.close_request(
-            position, row.symbol, qty if qty is not None else available, available,
-            closing.client_order_id(snapshot.account, row.id, row.close_attempts),
-        )
-    except closing.CloseRefused as refused:
-        return Alert(row.id, row.symbol, "order_failed", "error", f"{reason} for row {row.id} not sent: {refused}")
-    return Close(row.id, request.symbol, request.side, request.qty, reason, request.client_order_id,
-                 request.position_intent, tuple(order.id for order in cancel), why)
+    return closing.close_action(row, exit_.reason, None, exit_.detail, snapshot)
 
 
 def _backoff(row: Row) -> timedelta:

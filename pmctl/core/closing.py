@@ -18,9 +18,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from pmctl import occ
-from pmctl.core.model import Row
+from pmctl.core.model import Row, Snapshot
 from pmctl.core.numbers import num
-from pmctl.broker.types import CloseRequest, Order, Position
+from pmctl.core.market import CloseRequest, Order, Position
+from pmctl.core.plan import Alert, Close
+from pmctl.core.vocabulary import AlertKind, Severity
 
 #: The broker's ``after`` is exclusive and its clock may stamp an order in the claim's own second.
 LOOKUP_MARGIN = timedelta(seconds=1)
@@ -106,3 +108,22 @@ def closable(position: Position, cancelled: list[Order]) -> Decimal:
     """What can be closed once pmctl's own orders are cancelled: never more than is held."""
     released = sum((order.qty - order.filled_qty for order in cancelled), Decimal(0))
     return min(abs(position.qty), position.qty_available + released)
+
+
+def close_action(row: Row, reason: str, qty: Decimal | None, why: str, snapshot: Snapshot) -> Close | Alert:
+    """The Close for a row, sized from the broker; a refusal becomes an alert, never an order."""
+    position = snapshot.position(row.symbol)
+    try:
+        if position is None:
+            raise CloseRefused(f"the broker holds no {row.symbol}")
+        cancel = own_orders(position, snapshot.open_orders, (row.stop_order_id, row.target_order_id))
+        available = closable(position, cancel)
+        request = close_request(
+            position, row.symbol, qty if qty is not None else available, available,
+            client_order_id(snapshot.account, row.id, row.close_attempts),
+        )
+    except CloseRefused as refused:
+        return Alert(row.id, row.symbol, AlertKind.ORDER_FAILED, Severity.ERROR,
+                     f"{reason} for row {row.id} not sent: {refused}")
+    return Close(row.id, request.symbol, request.side, request.qty, reason, request.client_order_id,
+                 request.position_intent, tuple(order.id for order in cancel), why)

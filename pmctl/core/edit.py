@@ -3,7 +3,8 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from pmctl.core.model import OPEN, Row
+from pmctl.core.model import Row
+from pmctl.core.vocabulary import Status
 from pmctl.core.numbers import num
 from pmctl.errors import UsageError
 
@@ -45,15 +46,21 @@ def _stored(value: Decimal | int | None) -> str | int | None:
     return num(value) if isinstance(value, Decimal) else value
 
 
+class FieldRefused(UsageError):
+    """A value the row cannot take; the command line names the flag for ``field``, the message the field."""
+
+    def __init__(self, field: str, detail: str):
+        super().__init__(f"{field} {detail}")
+        self.field = field
+        self.detail = detail
+
+
 def plan_edit(row: Row, changes: dict[str, Decimal | int | str]) -> Edit:
     """``changes`` maps a field to its new value, or to "none" to remove it; unknown fields are a bug.
 
     A field given its current value is no change: an edit that changes nothing records nothing.
     """
-    if not changes:
-        raise UsageError("nothing to change: give --stop-loss, --take-profit, --trailing-stop-percent or "
-                         "--max-hold-minutes")
-    if row.status != OPEN:
+    if row.status != Status.OPEN:
         raise UsageError(f"row {row.id} is {row.status}: only open rows can be edited")
     new = {field: None if value == CLEAR else value for field, value in changes.items()}
     merged = {field: new.get(field, getattr(row, field)) for field in FIELDS}
@@ -64,15 +71,15 @@ def plan_edit(row: Row, changes: dict[str, Decimal | int | str]) -> Edit:
 
 def _check(row: Row, values: dict) -> None:
     stop, target = values["stop_loss"], values["take_profit"]
-    for name, value in (("--stop-loss", stop), ("--take-profit", target)):
+    for name, value in (("stop_loss", stop), ("take_profit", target)):
         if value is not None and value <= 0:
-            raise UsageError(f"{name} {num(value)} must be a positive price")
+            raise FieldRefused(name, f"{num(value)} must be a positive price")
     percent = values["trailing_stop_percent"]
     if percent is not None and not 0 < percent < 100:
-        raise UsageError(f"--trailing-stop-percent {num(percent)} must be between 0 and 100")
+        raise FieldRefused("trailing_stop_percent", f"{num(percent)} must be between 0 and 100")
     minutes = values["max_hold_minutes"]
     if minutes is not None and minutes < 1:
-        raise UsageError(f"--max-hold-minutes {minutes} must be at least 1")
+        raise FieldRefused("max_hold_minutes", f"{minutes} must be at least 1")
     if stop is not None and target is not None:
         if not row.is_short and stop >= target:
             raise UsageError(f"a long's stop ({num(stop)}) must be below its target ({num(target)})")

@@ -11,11 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from pmctl.broker.types import Fill, Position
+from pmctl.core.market import Fill, Position
 from pmctl.core.model import Row
-
-#: The close reason of a row whose position was closed at the broker, not by pmctl.
-CLOSED_AT_BROKER = "closed_at_broker"
 
 
 @dataclass(frozen=True)

@@ -1,22 +1,16 @@
 """What the core decides on: a row of ``active_positions`` and a snapshot of one account."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from uuid import UUID
 
-from pmctl.broker.types import Clock, Fill, NonTradeActivity, Order, Position, Session
+from pmctl.core.market import Clock, Fill, NonTradeActivity, Order, Position, Session
 from pmctl.config import RuleDefaults
-
-OPEN = "open"
-CLOSING = "closing"
-
-#: ``tracked_as``: a position pmctl found at the broker with no row and started tracking.
-ADOPTED = "adopted"
-#: ``tracked_as``: a short stock no trade opened (seed 02), tracked but never closed by a rule.
-QUARANTINE = "unexpected_short"
-#: ``plan_source``: stop and target derived from the ``PMCTL_*_PERCENT`` defaults, so they follow the entry.
-POLICY = "policy"
+from pmctl.core.policy import Policy
+from pmctl.core.vocabulary import Side, Status, Tracking
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +34,7 @@ class Row:
     quantity: Decimal
     entry_price: Decimal
     entry_time: datetime
-    status: str = OPEN
+    status: str = Status.OPEN
     expiration_date: date | None = None
     stop_loss: Decimal | None = None
     take_profit: Decimal | None = None
@@ -61,20 +55,24 @@ class Row:
     tracked_as: str | None = None
     plan_source: str | None = None
     last_checked_at: datetime | None = None
+    underlying_stop: Decimal | None = None
+    underlying_target: Decimal | None = None
+    scale_out_done: int = 0
+    execution_uuid: UUID | None = None
 
     @property
     def is_short(self) -> bool:
         """Only 'short' is short: the desk's tools also write 'call' and 'put' for a long option."""
-        return self.side == "short"
+        return self.side == Side.SHORT
 
     @property
     def direction(self) -> str:
         """The side as the broker's signed quantity says it: long or short."""
-        return "short" if self.is_short else "long"
+        return Side.SHORT if self.is_short else Side.LONG
 
     @property
     def quarantined(self) -> bool:
-        return self.tracked_as == QUARANTINE
+        return self.tracked_as == Tracking.QUARANTINE
 
     @property
     def is_option(self) -> bool:
@@ -95,7 +93,11 @@ class Snapshot:
     added to) and, for reconcile, the rows the broker no longer holds;
     ``option_events`` are reconcile's evidence for the latter. Both are empty
     when nothing needs them. Rows younger than ``grace_seconds`` are never
-    called phantom.
+    called phantom. ``policy`` is the exit policy (``pmctl.toml`` over the
+    ``PMCTL_*`` defaults); ``executions`` the desk's ledger entries not yet
+    linked to a row, ``pending_plans`` the plans ``pmctl track`` recorded for
+    positions not yet held, ``underlying_prices`` the last trade of every
+    underlying whose level a row watches.
     """
 
     account: str
@@ -111,6 +113,15 @@ class Snapshot:
     fills: tuple[Fill, ...] = ()
     option_events: tuple[NonTradeActivity, ...] = ()
     grace_seconds: int = 120
+    policy: Policy | None = None
+    executions: tuple["Execution", ...] = ()
+    pending_plans: tuple["PendingPlan", ...] = ()
+    underlying_prices: Mapping[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def market_date(self):
+        """The day the decision is made on, as the market counts it (never the UTC date)."""
+        return self.clock.market_date
 
     def position(self, symbol: str) -> Position | None:
         return self._positions_by_symbol.get(symbol)
@@ -121,7 +132,47 @@ class Snapshot:
         return {position.symbol: position for position in self.positions}
 
 
+@dataclass(frozen=True)
+class Execution:
+    """One trade from the desk's execution ledger (``dispatch_executions``, or the view a desk names instead).
+
+    ``stop_loss`` and ``take_profit`` are as the ledger has them: for an option,
+    the dispatcher priced them on the underlying, not on the premium.
+    """
+
+    execution_id: UUID
+    symbol: str
+    ticker: str
+    instrument_type: str
+    strategy_type: str | None
+    side: str
+    quantity: Decimal
+    entry_price: Decimal
+    executed_at: datetime
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
+    max_hold_minutes: int | None = None
+    stop_order_id: str | None = None
+    target_order_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PendingPlan:
+    """A plan ``pmctl track`` recorded for a position the broker does not hold yet; it waits until ``expires_at``."""
+
+    id: int
+    symbol: str
+    expires_at: datetime
+    strategy_type: str | None = None
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
+    trailing_stop_percent: Decimal | None = None
+    max_hold_minutes: int | None = None
+    underlying_stop: Decimal | None = None
+    underlying_target: Decimal | None = None
+
+
 def too_recent(row: Row, now: datetime, grace: timedelta) -> bool:
     """Entered, or sent for closing, within the grace: the broker may not show it yet."""
-    started = max(filter(None, (row.entry_time, row.close_submitted_at if row.status == CLOSING else None)))
+    started = max(filter(None, (row.entry_time, row.close_submitted_at if row.status == Status.CLOSING else None)))
     return now - started < grace

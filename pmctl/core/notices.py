@@ -6,11 +6,8 @@ shell's business (cooldown, delivery).
 
 from pmctl.alerts.model import Notice
 from pmctl.core.plan import Alert, Close, MarkClosed
+from pmctl.core.vocabulary import AlertKind, Reason, Severity
 from pmctl.errors import AccountRefused, LockHeld
-
-ALERT_KINDS_SENT = {"order_failed", "unexpected_short", "phantom_found", "expiring_soon", "side_mismatch",
-                    "brackets_missing", "needs_reconcile"}
-PHANTOM_REASONS = {"closed_at_broker", "phantom"}
 
 
 def from_results(results: list) -> list[Notice]:
@@ -27,18 +24,19 @@ def _from_error(result) -> list[Notice]:
     if error is None or isinstance(error, LockHeld):
         return []
     if isinstance(error, AccountRefused):
-        return [Notice("account_refused", result.account, "critical", str(error))]
-    return [Notice("cycle_failed", result.account, "error", str(error))]
+        return [Notice(AlertKind.ACCOUNT_REFUSED, result.account, Severity.CRITICAL, str(error))]
+    return [Notice(AlertKind.CYCLE_FAILED, result.account, Severity.ERROR, str(error))]
 
 
 def _from_outcome(account: str, outcome) -> list[Notice]:
     action = outcome.action
     if isinstance(action, Close):
-        kind, severity = ("exit_triggered", "warning") if outcome.ok else ("order_failed", "error")
+        kind, severity = ((AlertKind.EXIT_TRIGGERED, Severity.WARNING) if outcome.ok
+                          else (AlertKind.ORDER_FAILED, Severity.ERROR))
         text = f"{action.reason}: {action.side} {action.qty} {action.symbol} -> {outcome.result}"
         return [Notice(kind, account, severity, text, action.symbol, action.row_id)]
-    if isinstance(action, Alert) and action.kind in ALERT_KINDS_SENT:
+    if isinstance(action, Alert) and AlertKind(action.kind).delivered:
         return [Notice(action.kind, account, action.severity, action.why, action.symbol, action.row_id)]
-    if isinstance(action, MarkClosed) and action.reason in PHANTOM_REASONS:
-        return [Notice("phantom_found", account, "warning", action.why, action.symbol, action.row_id)]
+    if isinstance(action, MarkClosed) and action.reason in (Reason.CLOSED_AT_BROKER, Reason.PHANTOM):
+        return [Notice(AlertKind.PHANTOM_FOUND, account, Severity.WARNING, action.why, action.symbol, action.row_id)]
     return []

@@ -1,6 +1,8 @@
 """Decimals as an operator writes them, for every message pmctl prints or records."""
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+STORED_PLACES = Decimal("0.0001")
 
 
 def num(value: Decimal) -> str:
@@ -21,3 +23,9 @@ def finite_decimal(value) -> Decimal:
     if not number.is_finite():
         raise ValueError(f"not a finite number: {value!r}")
     return number
+
+
+def stored(value: Decimal) -> Decimal:
+    """A value as the ledger's NUMERIC(…, 4) columns keep it: four places, half away from zero as PostgreSQL
+    rounds, so what pmctl computes and what the database holds agree to the last digit."""
+    return value.quantize(STORED_PLACES, rounding=ROUND_HALF_UP)

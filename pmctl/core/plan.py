@@ -4,10 +4,11 @@
 Nothing here performs anything.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 
+from pmctl.core.market import CloseRequest
 from pmctl.core.numbers import num
 
 
@@ -28,6 +29,11 @@ class Close:
     position_intent: str | None
     cancel_order_ids: tuple[str, ...]
     why: str
+
+    @property
+    def request(self) -> CloseRequest:
+        """What the adapter sends: built from what the close guard decided, never decided again."""
+        return CloseRequest(self.symbol, self.side, self.qty, self.client_order_id, self.position_intent)
 
     @property
     def route(self) -> str:
@@ -142,19 +148,30 @@ class Refresh:
 
 @dataclass(frozen=True)
 class Alert:
-    """Something an operator must hear about; recorded as an event of ``kind``."""
+    """Something an operator must hear about; recorded as an event of ``kind``.
+
+    ``cooled``: the same kind was recorded for the symbol within the cooldown, so this one is shown and logged
+    but neither recorded nor delivered again.
+    """
 
     row_id: int | None
     symbol: str
     kind: str
     severity: str
     why: str
+    cooled: bool = False
 
 
-ALERT_KINDS = ("brackets_missing", "order_failed", "unexpected_short", "side_mismatch", "untracked", "needs_reconcile",
-               "phantom_found", "expiring_soon")
+@dataclass(frozen=True)
+class ClearBrackets:
+    """Forget protective order ids the broker no longer holds open, so they are reported once, not every cycle."""
 
-Action = Close | Defer | MarkClosed | Reopen | Adopt | ChangeQuantity | FollowEntry | Refresh | Alert
+    row_id: int
+    symbol: str
+    order_ids: tuple[str, ...]
+
+
+Action = Close | Defer | MarkClosed | Reopen | Adopt | ChangeQuantity | FollowEntry | Refresh | Alert | ClearBrackets
 
 #: Actions that change a position's state or send an order; a dry-run holding one exits 3.
 CHANGES = (Close, MarkClosed, Reopen, Adopt, ChangeQuantity, FollowEntry)
@@ -162,8 +179,11 @@ CHANGES = (Close, MarkClosed, Reopen, Adopt, ChangeQuantity, FollowEntry)
 
 @dataclass(frozen=True)
 class Plan:
+    """``findings``: what a reconciling decision found, each with the action it takes (or none: report only)."""
+
     account: str
     actions: tuple[Action, ...] = field(default_factory=tuple)
+    findings: tuple = ()
 
     @property
     def has_changes(self) -> bool:
@@ -171,3 +191,9 @@ class Plan:
 
     def of(self, kind: type) -> list:
         return [action for action in self.actions if isinstance(action, kind)]
+
+    def cooled(self, recent: frozenset[tuple[str, str]]) -> "Plan":
+        """The plan with every alert already recorded within the cooldown (``recent``: kind, symbol) marked so."""
+        return replace(self, actions=tuple(
+            replace(action, cooled=True) if isinstance(action, Alert) and (action.kind, action.symbol) in recent
+            else action for action in self.actions))

@@ -5,12 +5,12 @@ computed here and a value cast by the database agree to the last digit; and it
 keeps a short's P&L the exact negative of the matching long's.
 """
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from pmctl import occ
 from pmctl.core.model import Row
+from pmctl.core.numbers import stored
 
-_PLACES = Decimal("0.0001")
 _PERCENT_LIMIT = Decimal("9999.9999")
 
 
@@ -23,13 +23,10 @@ def pnl(row: Row, price: Decimal) -> tuple[Decimal, Decimal]:
     move = row.entry_price - price if row.is_short else price - row.entry_price
     dollars = move * row.quantity * occ.multiplier(row.symbol)
     percent = move / row.entry_price * 100 if row.entry_price else Decimal(0)
-    return _round(dollars), _round(_clamp(percent))
+    return stored(dollars), stored(_clamp(percent))
 
 
 def _clamp(percent: Decimal) -> Decimal:
     """A penny option that runs to dollars is a gain of many thousand percent; NUMERIC(8,4) holds 9999.9999."""
     return max(-_PERCENT_LIMIT, min(_PERCENT_LIMIT, percent))
 
-
-def _round(value: Decimal) -> Decimal:
-    return value.quantize(_PLACES, rounding=ROUND_HALF_UP)

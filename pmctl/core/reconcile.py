@@ -12,27 +12,21 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from pmctl.broker.types import Fill, NonTradeActivity
-from pmctl.core.check import forced_close
-from pmctl.core.fills import CLOSED_AT_BROKER, weighted
+from pmctl.core.market import Fill, NonTradeActivity
+from pmctl.core.closing import close_action
+from pmctl.core.fills import weighted
 from pmctl.core.numbers import num
-from pmctl.core.model import ADOPTED, CLOSING, OPEN, QUARANTINE, Row, Snapshot, too_recent
+from pmctl.core.model import Row, Snapshot, too_recent
+from pmctl.core.vocabulary import OPTION_EVENT_REASONS, FindingKind, Reason, Status, Tracking
 from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity, FollowEntry, MarkClosed, Plan, Reopen
 from pmctl.core.settle import WORKING, settle_row
 from pmctl.core.sync import adoption, follow, is_unexpected_short, plan_sync, primary_rows
-
-PHANTOM = "phantom"
-DUPLICATE = "duplicate"
-REOPENED = "reopened"
-COVER_SHORT = "cover_short"
-OPTION_EVENT_REASONS = {"OPEXP": "expired", "OPEXC": "exercised", "OPASN": "assigned"}
-
 
 @dataclass(frozen=True)
 class Finding:
     """One difference: what kind, which row or symbol, what will be done about it (None: report only)."""
 
-    kind: str
+    kind: FindingKind
     row_id: int | None
     symbol: str
     detail: str
@@ -49,14 +43,14 @@ def plan_reconcile(snapshot: Snapshot, cover_shorts: bool) -> tuple[list[Finding
     findings = [*_broker_side(snapshot), *_duplicates(snapshot)]
     primary = primary_rows(snapshot.rows)
     grace = timedelta(seconds=snapshot.grace_seconds)
-    reopened = {f.row_id for f in findings if f.kind == REOPENED}
+    reopened = {f.row_id for f in findings if f.kind == FindingKind.REOPENED}
     for row in primary.values():
         position = snapshot.position(row.symbol)
         if row.id in reopened:
             continue
         if position is None:
             findings.append(_gone_row(row, snapshot, grace))
-        elif row.status == CLOSING:
+        elif row.status == Status.CLOSING:
             findings.extend(_stuck(row, snapshot))
         elif row.quarantined:
             findings.append(_unexpected_short(row, snapshot, cover_shorts))
@@ -74,8 +68,8 @@ def _held_after_closing(findings: list[Finding], snapshot: Snapshot) -> list[Fin
     for position in snapshot.positions:
         rows = [row for row in snapshot.rows if row.symbol == position.symbol]
         if rows and all(row.id in closed for row in rows) and snapshot.adopt and position.symbol not in already:
-            action = adoption(position, snapshot, QUARANTINE if is_unexpected_short(position) else ADOPTED)
-            adopted.append(Finding("untracked", None, position.symbol,
+            action = adoption(position, snapshot, Tracking.QUARANTINE if is_unexpected_short(position) else Tracking.ADOPTED)
+            adopted.append(Finding(FindingKind.UNTRACKED, None, position.symbol,
                                    f"still held after row(s) {', '.join(str(r.id) for r in rows)} closed", action))
     return adopted
 
@@ -85,16 +79,16 @@ def _broker_side(snapshot: Snapshot) -> list[Finding]:
     findings = []
     for action in plan_sync(snapshot):
         if isinstance(action, Adopt):
-            kind = "unexpected_short" if action.tracked_as == QUARANTINE else "untracked"
+            kind = FindingKind.UNEXPECTED_SHORT if action.tracked_as == Tracking.QUARANTINE else FindingKind.UNTRACKED
             findings.append(Finding(kind, None, action.symbol, action.why, action))
         elif isinstance(action, ChangeQuantity):
-            findings.append(Finding("quantity_drift", action.row_id, action.symbol, action.why, action))
+            findings.append(Finding(FindingKind.QUANTITY_DRIFT, action.row_id, action.symbol, action.why, action))
         elif isinstance(action, FollowEntry):
-            findings.append(Finding("entry_drift", action.row_id, action.symbol, action.why, action))
+            findings.append(Finding(FindingKind.ENTRY_DRIFT, action.row_id, action.symbol, action.why, action))
         elif isinstance(action, MarkClosed):
-            findings.append(Finding(REOPENED, action.row_id, action.symbol, action.why, action))
+            findings.append(Finding(FindingKind.REOPENED, action.row_id, action.symbol, action.why, action))
         elif isinstance(action, Alert):
-            findings.append(Finding(action.kind, action.row_id, action.symbol, action.why, action))
+            findings.append(Finding(FindingKind(action.kind), action.row_id, action.symbol, action.why, action))
     return findings
 
 
@@ -105,8 +99,8 @@ def _duplicates(snapshot: Snapshot) -> list[Finding]:
         kept = primary[row.symbol]
         if kept is not row:
             why = f"duplicate of row {kept.id} ({row.symbol}, account {row.account_name})"
-            findings.append(Finding(DUPLICATE, row.id, row.symbol, why, MarkClosed(
-                row.id, row.symbol, DUPLICATE, None, None, None, why, {"kept_row": kept.id})))
+            findings.append(Finding(FindingKind.DUPLICATE, row.id, row.symbol, why, MarkClosed(
+                row.id, row.symbol, Reason.DUPLICATE, None, None, None, why, {"kept_row": kept.id})))
     return findings
 
 
@@ -120,35 +114,35 @@ def _gone(snapshot: Snapshot) -> list[Row]:
 def _gone_row(row: Row, snapshot: Snapshot, grace: timedelta) -> Finding:
     """A row whose position the broker no longer holds: settle it on the best evidence there is."""
     if too_recent(row, snapshot.clock.timestamp, grace):
-        return Finding("too_recent", row.id, row.symbol,
+        return Finding(FindingKind.TOO_RECENT, row.id, row.symbol,
                        f"row {row.id} is younger than {int(grace.total_seconds())} s: the broker may not show it yet",
                        None)
     order = _close_order(row, snapshot)
     if order is not None and order.status in WORKING:
-        return Finding("closing", row.id, row.symbol, f"close order {order.client_order_id} is still working", None)
+        return Finding(FindingKind.CLOSING, row.id, row.symbol, f"close order {order.client_order_id} is still working", None)
     if order is not None and order.is_filled:
         why = f"close order {order.client_order_id} filled {num(order.filled_qty)} at {num(order.filled_avg_price)}"
-        return Finding("stuck_closing", row.id, row.symbol, why, MarkClosed(
-            row.id, row.symbol, row.close_reason or CLOSED_AT_BROKER, order.filled_avg_price, order.filled_at,
+        return Finding(FindingKind.STUCK_CLOSING, row.id, row.symbol, why, MarkClosed(
+            row.id, row.symbol, row.close_reason or Reason.CLOSED_AT_BROKER, order.filled_avg_price, order.filled_at,
             order.id, why, {"order_id": order.id, "filled_qty": order.filled_qty}))
     event = _option_event(row, snapshot.option_events)
     if event is not None:
         reason = OPTION_EVENT_REASONS[event.activity_type]
         why = f"{event.activity_type} on {event.day}: the contract {reason}"
-        exit_price = Decimal(0) if reason == "expired" else None
-        return Finding(reason, row.id, row.symbol, why, MarkClosed(
+        exit_price = Decimal(0) if reason == Reason.EXPIRED else None
+        return Finding(FindingKind(reason), row.id, row.symbol, why, MarkClosed(
             row.id, row.symbol, reason, exit_price, None, None, why,
             {"activity_id": event.id, "activity_type": event.activity_type, "broker_qty": 0}))
     fills = _closing_fills(row, snapshot.fills)
     if fills:
         price, last = weighted([(fill.price, fill.qty) for fill in fills], row.quantity), fills[-1]
         why = f"closed at the broker: {len(fills)} fill(s) averaging {num(price)}, last at {last.time:%Y-%m-%d %H:%M:%S} UTC"
-        return Finding(PHANTOM, row.id, row.symbol, why, MarkClosed(
-            row.id, row.symbol, CLOSED_AT_BROKER, price, last.time, last.order_id, why,
+        return Finding(FindingKind.PHANTOM, row.id, row.symbol, why, MarkClosed(
+            row.id, row.symbol, Reason.CLOSED_AT_BROKER, price, last.time, last.order_id, why,
             {"broker_qty": 0, "fill_found": True, "fill_ids": [fill.id for fill in fills]}))
     why = "the broker holds none and shows no fill since entry: exit price unknown"
-    return Finding(PHANTOM, row.id, row.symbol, why, MarkClosed(
-        row.id, row.symbol, PHANTOM, None, None, None, why, {"broker_qty": 0, "fill_found": False}))
+    return Finding(FindingKind.PHANTOM, row.id, row.symbol, why, MarkClosed(
+        row.id, row.symbol, Reason.PHANTOM, None, None, None, why, {"broker_qty": 0, "fill_found": False}))
 
 
 def _stuck(row: Row, snapshot: Snapshot) -> list[Finding]:
@@ -166,23 +160,23 @@ def _stuck(row: Row, snapshot: Snapshot) -> list[Finding]:
         actions = settle_row(row, order, snapshot)
     if any(isinstance(action, Reopen) for action in actions):
         actions = [a for a in actions if not isinstance(a, ChangeQuantity)]
-        actions.extend(follow(replace(row, status=OPEN), snapshot.position(row.symbol), snapshot))
-    return [Finding("stuck_closing", row.id, row.symbol, getattr(action, "why", ""), action) for action in actions]
+        actions.extend(follow(replace(row, status=Status.OPEN), snapshot.position(row.symbol), snapshot))
+    return [Finding(FindingKind.STUCK_CLOSING, row.id, row.symbol, getattr(action, "why", ""), action) for action in actions]
 
 
 def _unexpected_short(row: Row, snapshot: Snapshot, cover: bool) -> Finding:
     position = snapshot.position(row.symbol)
     detail = f"short {num(position.qty)} {row.symbol} that no trade opened (row {row.id})"
     if not cover:
-        return Finding("unexpected_short", row.id, row.symbol, detail + ": pass --cover-shorts to buy it back", None)
+        return Finding(FindingKind.UNEXPECTED_SHORT, row.id, row.symbol, detail + ": pass --cover-shorts to buy it back", None)
     if not snapshot.clock.is_open:
-        return Finding("unexpected_short", row.id, row.symbol, detail + ": deferred, market closed", None)
-    action = forced_close(row, COVER_SHORT, None, f"operator: cover the unexpected short {row.symbol}", snapshot)
-    return Finding("unexpected_short", row.id, row.symbol, detail, action)
+        return Finding(FindingKind.UNEXPECTED_SHORT, row.id, row.symbol, detail + ": deferred, market closed", None)
+    action = close_action(row, Reason.COVER_SHORT, None, f"operator: cover the unexpected short {row.symbol}", snapshot)
+    return Finding(FindingKind.UNEXPECTED_SHORT, row.id, row.symbol, detail, action)
 
 
 def _close_order(row: Row, snapshot: Snapshot):
-    if row.status != CLOSING or not row.close_client_order_id:
+    if row.status != Status.CLOSING or not row.close_client_order_id:
         return None
     working = {order.client_order_id: order for order in snapshot.open_orders}
     return working.get(row.close_client_order_id) or snapshot.close_orders.get(row.close_client_order_id)

@@ -14,21 +14,15 @@ long and its mirror short sit exactly the same distance away.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date, timedelta
+from decimal import Decimal
 
-from pmctl.broker.types import Clock, Session
+from pmctl.core.market import Clock, Session, utc_text
 from pmctl.config import RuleDefaults
 from pmctl.core.model import Row
+from pmctl.core.numbers import stored
+from pmctl.core.vocabulary import Reason, Side
 
-STOP_LOSS = "stop_loss"
-TAKE_PROFIT = "take_profit"
-TRAILING_STOP = "trailing_stop"
-DAY_TRADE_CLOSE = "day_trade_close"
-EXPIRATION_RISK = "expiration_risk"
-MAX_HOLD_TIME = "max_hold_time"
-
-_PLACES = Decimal("0.0001")
 _CENTS = Decimal("0.01")
 
 
@@ -145,7 +139,7 @@ def default_levels(side: str, entry_price: Decimal, defaults: RuleDefaults) -> L
     A short cannot gain below a price of zero, so a derived target there is no
     target at all.
     """
-    short = side == "short"
+    short = side == Side.SHORT
     stop = target = None
     if defaults.stop_loss_percent is not None:
         stop = _away(entry_price, defaults.stop_loss_percent, against=True, short=short)
@@ -161,7 +155,7 @@ def rederived(level: Decimal | None, old_entry: Decimal, new_entry: Decimal) -> 
     """
     if level is None or old_entry == 0:
         return level
-    return new_entry + _round((level - old_entry) * new_entry / old_entry)
+    return new_entry + stored((level - old_entry) * new_entry / old_entry)
 
 
 def _reach_days(lead_days: int) -> int:
@@ -174,13 +168,13 @@ def _trail(row: Row, price: Decimal, defaults: RuleDefaults) -> _Trail | None:
     if percent is None:
         return None
     start = row.peak_price if row.peak_price is not None else row.entry_price
-    peak = _round(min(start, price) if row.is_short else max(start, price))
+    peak = stored(min(start, price) if row.is_short else max(start, price))
     return _Trail(percent, peak, _away(peak, percent, against=True, short=row.is_short))
 
 
 def _away(base: Decimal, percent: Decimal, against: bool, short: bool) -> Decimal:
     """``base`` moved ``percent`` against the position (a stop) or in its favour (a target)."""
-    distance = _round(base * percent / 100)
+    distance = stored(base * percent / 100)
     below = against != short  # a long's stop and a short's target lie below the base
     return base - distance if below else base + distance
 
@@ -188,14 +182,14 @@ def _away(base: Decimal, percent: Decimal, against: bool, short: bool) -> Decima
 def _stop_loss(row: Row, price: Decimal, stop: Decimal | None) -> Exit | None:
     if stop is None or not _stopped(row, price, stop):
         return None
-    return Exit(STOP_LOSS, f"price {_money(price)} at or {_worse_word(row)} stop {_money(stop)}")
+    return Exit(Reason.STOP_LOSS, f"price {_money(price)} at or {_worse_word(row)} stop {_money(stop)}")
 
 
 def _take_profit(row: Row, price: Decimal, target: Decimal | None) -> Exit | None:
     if target is None or not _reached(row, price, target):
         return None
     better = "below" if row.is_short else "above"
-    return Exit(TAKE_PROFIT, f"price {_money(price)} at or {better} target {_money(target)}")
+    return Exit(Reason.TAKE_PROFIT, f"price {_money(price)} at or {better} target {_money(target)}")
 
 
 def _trailing_stop(row: Row, price: Decimal, trail: _Trail | None) -> Exit | None:
@@ -203,7 +197,7 @@ def _trailing_stop(row: Row, price: Decimal, trail: _Trail | None) -> Exit | Non
         return None
     side = f"{_percent(trail.percent)}% above low" if row.is_short else f"{_percent(trail.percent)}% under peak"
     return Exit(
-        TRAILING_STOP,
+        Reason.TRAILING_STOP,
         f"price {_money(price)} at or {_worse_word(row)} trailing stop {_money(trail.stop)} "
         f"({side} {_money(trail.peak)})",
     )
@@ -228,7 +222,7 @@ def _day_trade_close(row: Row, clock: Clock, defaults: RuleDefaults) -> Exit | N
     minutes = defaults.day_trade_close_minutes
     if clock.timestamp < clock.next_close - timedelta(minutes=minutes):
         return None
-    return Exit(DAY_TRADE_CLOSE, f"day trade within {minutes} minutes of the {_utc(clock.next_close)} close")
+    return Exit(Reason.DAY_TRADE_CLOSE, f"day trade within {minutes} minutes of the {utc_text(clock.next_close)} close")
 
 
 def _max_hold_time(row: Row, clock: Clock, defaults: RuleDefaults) -> Exit | None:
@@ -238,17 +232,15 @@ def _max_hold_time(row: Row, clock: Clock, defaults: RuleDefaults) -> Exit | Non
     held = clock.timestamp - row.entry_time
     if held < timedelta(minutes=limit):
         return None
-    return Exit(MAX_HOLD_TIME, f"held {held // timedelta(minutes=1)} minutes, limit {limit}")
+    return Exit(Reason.MAX_HOLD_TIME, f"held {held // timedelta(minutes=1)} minutes, limit {limit}")
 
 
 def _expiration_risk(row: Row, clock: Clock, sessions: tuple[Session, ...], lead_days: int) -> Exit | None:
     """Fires from the open of the ``lead_days``-th session before expiry (lead 0: expiry day's own open).
 
     An expiry beyond ``calendar_window``'s reach cannot fire, and its sessions
-    were not fetched, so it is skipped before the calendar is consulted. Reach
-    is counted one day shorter here than there: ``evaluate`` takes today as the
-    UTC date, which in the evening is a day ahead of a market-date ``today`` the
-    caller may have used, and every row ``evaluate`` looks at must lie inside
+    were not fetched, so it is skipped before the calendar is consulted; both
+    count from the clock's market date, so every row looked at here lies inside
     the window that was fetched.
 
     Too few sessions before the expiry means the trigger lies before the start
@@ -257,17 +249,17 @@ def _expiration_risk(row: Row, clock: Clock, sessions: tuple[Session, ...], lead
     counts back from the last session before it, even with lead 0.
     """
     expiry = row.expiration_date
-    today = clock.timestamp.astimezone(timezone.utc).date()
+    today = clock.market_date
     if expiry is None or expiry >= today + timedelta(days=_reach_days(lead_days)):
         return None
     trigger = _trigger_session(expiry, sessions, lead_days)
     if trigger is None:
-        return Exit(EXPIRATION_RISK, f"expires {expiry}, less than {max(lead_days, 1)} trading session(s) to go")
+        return Exit(Reason.EXPIRATION_RISK, f"expires {expiry}, less than {max(lead_days, 1)} trading session(s) to go")
     if clock.timestamp < trigger.open:
         return None
     return Exit(
-        EXPIRATION_RISK,
-        f"expires {expiry}; exits from the {trigger.day} session, open since {_utc(trigger.open)}",
+        Reason.EXPIRATION_RISK,
+        f"expires {expiry}; exits from the {trigger.day} session, open since {utc_text(trigger.open)}",
     )
 
 
@@ -281,9 +273,6 @@ def _trigger_session(expiry: date, sessions: tuple[Session, ...], lead_days: int
     return before[-count] if len(before) >= count else None
 
 
-def _round(value: Decimal) -> Decimal:
-    return value.quantize(_PLACES, rounding=ROUND_HALF_UP)
-
 
 def _money(value: Decimal) -> str:
     """Prices read as the desk writes them: at least cents, more places only where they matter."""
@@ -296,6 +285,3 @@ def _money(value: Decimal) -> str:
 def _percent(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
-
-def _utc(moment: datetime) -> str:
-    return f"{moment.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC"

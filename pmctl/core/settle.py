@@ -11,10 +11,11 @@ broker refuses the second (an option's duplicate client order id; a stock's
 DELETE for more than is still held, or for a position already gone).
 """
 
-from pmctl.broker.types import Order
+from pmctl.core.market import Order, Position
 from pmctl.core import closing
 from pmctl.core.numbers import num
-from pmctl.core.model import CLOSING, Row, Snapshot
+from pmctl.core.model import Row, Snapshot
+from pmctl.core.vocabulary import AlertKind, Reason, Severity, Status
 from pmctl.core.plan import Action, Alert, ChangeQuantity, Close, Defer, MarkClosed, Reopen
 
 WORKING = {"new", "accepted", "pending_new", "accepted_for_bidding", "partially_filled", "held", "calculated",
@@ -25,7 +26,7 @@ def plan_settle(snapshot: Snapshot) -> list[Action]:
     actions: list[Action] = []
     open_by_client_id = {order.client_order_id: order for order in snapshot.open_orders}
     for row in snapshot.rows:
-        if row.status != CLOSING or not row.close_client_order_id:
+        if row.status != Status.CLOSING or not row.close_client_order_id:
             continue
         order = open_by_client_id.get(row.close_client_order_id) or snapshot.close_orders.get(row.close_client_order_id)
         actions.extend(settle_row(row, order, snapshot))
@@ -47,7 +48,7 @@ def _filled(row: Row, order: Order) -> list[Action]:
     if order.filled_qty >= row.quantity:
         return [
             MarkClosed(
-                row.id, row.symbol, row.close_reason or "forced_close", order.filled_avg_price, order.filled_at,
+                row.id, row.symbol, row.close_reason or Reason.FORCED_CLOSE, order.filled_avg_price, order.filled_at,
                 order.id, f"close order {order.client_order_id} filled {num(order.filled_qty)} at {_price(order)}",
             )
         ]
@@ -69,7 +70,7 @@ def _ended_unfilled(row: Row, order: Order) -> list[Action]:
         )
     why = f"close order {order.client_order_id} ended {order.status} with {num(order.filled_qty)} filled"
     actions.append(Reopen(row.id, row.symbol, remaining, why))
-    actions.append(Alert(row.id, row.symbol, "order_failed", "error", why))
+    actions.append(Alert(row.id, row.symbol, AlertKind.ORDER_FAILED, Severity.ERROR, why))
     return actions
 
 
@@ -77,24 +78,35 @@ def _never_received(row: Row, snapshot: Snapshot) -> list[Action]:
     position = snapshot.position(row.symbol)
     if position is None:
         return [
-            Alert(row.id, row.symbol, "needs_reconcile", "warning",
+            Alert(row.id, row.symbol, AlertKind.NEEDS_RECONCILE, Severity.WARNING,
                   f"row {row.id} is closing, its order {row.close_client_order_id} never reached the broker, "
                   f"and the broker holds no {row.symbol}: pmctl reconcile settles it"),
         ]
     if not snapshot.clock.is_open:
-        return [Defer(row.id, row.symbol, row.close_reason or "forced_close", "deferred: market closed")]
+        return [Defer(row.id, row.symbol, row.close_reason or Reason.FORCED_CLOSE, "deferred: market closed")]
     qty = min(row.close_quantity or row.quantity, abs(position.qty))
     try:
         request = closing.close_request(position, row.symbol, qty, position.qty_available, row.close_client_order_id)
     except closing.CloseRefused as refused:
-        return [Alert(row.id, row.symbol, "order_failed", "error", f"cannot resend the close of row {row.id}: {refused}")]
+        return [Alert(row.id, row.symbol, AlertKind.ORDER_FAILED, Severity.ERROR,
+                      f"cannot resend the close of row {row.id}: {refused}")]
     never = (f"no {row.symbol} order since the claim at {row.close_submitted_at:%H:%M:%S} UTC"
              if request.by_position and row.close_submitted_at else f"order {row.close_client_order_id}")
     return [
-        Close(row.id, request.symbol, request.side, request.qty, row.close_reason or "forced_close",
+        Close(row.id, request.symbol, request.side, request.qty, row.close_reason or Reason.FORCED_CLOSE,
               request.client_order_id, request.position_intent, (), f"resend: {never} reached the broker"),
     ]
 
 
 def _price(order: Order) -> str:
     return num(order.filled_avg_price) if order.filled_avg_price is not None else "an unreported price"
+
+
+def on_answer(row: Row, close: Close, order: Order, position: Position | None) -> MarkClosed | None:
+    """A close the broker answers as filled for all it held closes the row at once: the broker's quantity, not the
+    row's, since sync makes the row follow it in this same pass."""
+    whole = abs(position.qty) if position is not None else row.quantity
+    if not (order.is_filled and order.filled_qty >= whole):
+        return None
+    return MarkClosed(row.id, row.symbol, close.reason, order.filled_avg_price, order.filled_at, order.id,
+                      f"close order filled at {order.filled_avg_price}")

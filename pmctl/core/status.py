@@ -1,17 +1,14 @@
 """The open book as an operator reads it: each row beside what the broker holds."""
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from pmctl.core import rules
+from pmctl.core.market import hours_to_expiration
 from pmctl.core.numbers import num
 from pmctl.core.model import Row, Snapshot
 from pmctl.core.pnl import pnl
-
-MARKET_ZONE = ZoneInfo("America/New_York")
-EXPIRY_TIME = time(16, 0)  # equity options stop trading at 16:00 New York time on their expiration day
 
 
 @dataclass(frozen=True)
@@ -40,7 +37,7 @@ def offline_lines(rows: tuple[Row, ...], now: datetime, defaults) -> list[Line]:
         dollars, percent = pnl(row, row.current_price) if row.current_price is not None else (None, None)
         result.append(Line(row, row.current_price, dollars, percent, levels.stop_loss, levels.take_profit,
                            row.trailing_stop_price,
-                           hours_to_expiration(row, now), None, "not asked"))
+                           hours_to_expiration(row.expiration_date, now), None, "not asked"))
     return result
 
 
@@ -56,7 +53,7 @@ def _line(row: Row, snapshot: Snapshot) -> Line:
         dollars = percent = trailing = None
         stop, target = levels.stop_loss, levels.take_profit
     return Line(row, price, dollars, percent, stop, target, trailing,
-                hours_to_expiration(row, snapshot.clock.timestamp),
+                hours_to_expiration(row.expiration_date, snapshot.clock.timestamp),
                 position.qty if position else None, _agreement(row, position))
 
 
@@ -67,10 +64,3 @@ def _agreement(row: Row, position) -> str:
     if position.qty != signed:
         return f"broker holds {num(position.qty)}"
     return "agrees"
-
-
-def hours_to_expiration(row: Row, now: datetime) -> Decimal | None:
-    if row.expiration_date is None:
-        return None
-    expires = datetime.combine(row.expiration_date, EXPIRY_TIME, tzinfo=MARKET_ZONE)
-    return (Decimal((expires - now).total_seconds()) / 3600).quantize(Decimal("0.1"))

@@ -9,17 +9,17 @@ closed at the fill that closed it, and the position held now gets a row of its o
 
 from dataclasses import replace
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from pmctl import occ
-from pmctl.broker.types import Position
+from pmctl.core.market import Position
 from pmctl.core import rules
-from pmctl.core.fills import CLOSED_AT_BROKER, WentFlat, fills_since, went_flat
-from pmctl.core.numbers import num
-from pmctl.core.model import ADOPTED, CLOSING, OPEN, POLICY, QUARANTINE, Row, Snapshot
+from pmctl.core.fills import WentFlat, fills_since, went_flat
+from pmctl.core.numbers import num, stored
+from pmctl.core.model import Row, Snapshot
+from pmctl.core.vocabulary import AlertKind, PlanSource, Reason, Severity, Status, Tracking
 from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity, FollowEntry, MarkClosed
 
-_STORED = Decimal("0.0001")
 
 #: The strategy an adopted row is given: what the original service wrote for the positions it synced from
 #: Alpaca (services/position_manager/db.py, create_position_from_alpaca: "Default strategy for Alpaca-synced
@@ -35,7 +35,7 @@ def primary_rows(rows: tuple[Row, ...]) -> dict[str, Row]:
     primary row is acted on, so duplicates can never double a close.
     """
     primary: dict[str, Row] = {}
-    for row in sorted(rows, key=lambda r: (r.status != CLOSING, r.id)):
+    for row in sorted(rows, key=lambda r: (r.status != Status.CLOSING, r.id)):
         primary.setdefault(row.symbol, row)
     return primary
 
@@ -47,7 +47,7 @@ def plan_sync(snapshot: Snapshot) -> list[Action]:
         row = primary.get(position.symbol)
         if row is None:
             actions.extend(_untracked(position, snapshot))
-        elif row.status == OPEN:
+        elif row.status == Status.OPEN:
             actions.extend(follow(row, position, snapshot))
     return actions
 
@@ -57,7 +57,7 @@ def fills_needed_since(snapshot: Snapshot) -> datetime | None:
     with its position's quantity or average entry, so a steady cycle asks the broker for no fills."""
     primary = primary_rows(snapshot.rows)
     starts = [fills_since(row) for position in snapshot.positions
-              if (row := primary.get(position.symbol)) is not None and row.status == OPEN and _differs(row, position)]
+              if (row := primary.get(position.symbol)) is not None and row.status == Status.OPEN and _differs(row, position)]
     return min(starts) if starts else None
 
 
@@ -80,7 +80,7 @@ def _differs(row: Row, position: Position) -> bool:
 
 def _entry(position: Position) -> Decimal:
     """The broker's average entry as the row stores it (four places, rounded as PostgreSQL rounds)."""
-    return position.avg_entry_price.quantize(_STORED, rounding=ROUND_HALF_UP)
+    return stored(position.avg_entry_price)
 
 
 def is_unexpected_short(position: Position) -> bool:
@@ -91,29 +91,30 @@ def is_unexpected_short(position: Position) -> bool:
 def _untracked(position: Position, snapshot: Snapshot) -> list[Action]:
     held = f"{num(position.qty)} {position.symbol} at {num(position.avg_entry_price)}"
     if not snapshot.adopt:
-        return [Alert(None, position.symbol, "untracked", "warning", f"untracked {held}; adoption is off for this account")]
+        return [Alert(None, position.symbol, AlertKind.UNTRACKED, Severity.WARNING,
+                      f"untracked {held}; adoption is off for this account")]
     if is_unexpected_short(position):
-        return [adoption(position, snapshot, QUARANTINE), unexpected_short_alert(None, position)]
+        return [adoption(position, snapshot, Tracking.QUARANTINE), unexpected_short_alert(None, position)]
     return [adoption(position, snapshot)]
 
 
 def unexpected_short_alert(row_id: int | None, position: Position) -> Alert:
     return Alert(
-        row_id, position.symbol, "unexpected_short", "critical",
+        row_id, position.symbol, AlertKind.UNEXPECTED_SHORT, Severity.CRITICAL,
         f"the broker holds a short {num(position.qty)} {position.symbol} that no trade opened (a sold underlying?); "
         "it is tracked but never closed automatically: pmctl reconcile --cover-shorts covers it",
     )
 
 
-def adoption(position: Position, snapshot: Snapshot, tracked_as: str = ADOPTED,
+def adoption(position: Position, snapshot: Snapshot, tracked_as: str = Tracking.ADOPTED,
              entered: datetime | None = None) -> Adopt:
     """A row for a broker position; a quarantined one gets no exit levels, since nothing closes it by rule.
 
     Its levels come from the policy's percentages of the entry, and say so in ``plan_source``.
     ``entered``: when the position was opened, where the fills say (else now, by the broker's clock).
     """
-    side = "short" if position.is_short else "long"
-    quarantined = tracked_as == QUARANTINE
+    side = position.side
+    quarantined = tracked_as == Tracking.QUARANTINE
     levels = rules.default_levels(side, position.avg_entry_price, snapshot.rules)
     contract = occ.parse(position.symbol) if occ.is_option(position.symbol) else None
     return Adopt(
@@ -134,7 +135,7 @@ def adoption(position: Position, snapshot: Snapshot, tracked_as: str = ADOPTED,
         why=f"the broker holds {num(position.qty)} {position.symbol} and no row tracks it",
         tracked_as=tracked_as,
         strategy_type=ADOPTED_STRATEGY,
-        plan_source=POLICY,
+        plan_source=PlanSource.POLICY,
     )
 
 
@@ -146,11 +147,11 @@ def follow(row: Row, position: Position, snapshot: Snapshot) -> list[Action]:
     flat = went_flat(row, position, snapshot.fills)
     if flat is not None:
         return _reopened(row, position, flat, snapshot)
-    broker_side = "short" if position.is_short else "long"
+    broker_side = position.side
     if broker_side != row.direction:
         return [
             Alert(
-                row.id, row.symbol, "side_mismatch", "critical",
+                row.id, row.symbol, AlertKind.SIDE_MISMATCH, Severity.CRITICAL,
                 f"row {row.id} is {row.side} {num(row.quantity)} {row.symbol} but the broker holds {num(position.qty)}; "
                 "nothing is sent until an operator looks",
             )
@@ -169,7 +170,7 @@ def follow(row: Row, position: Position, snapshot: Snapshot) -> list[Action]:
 
 def _follow_entry(row: Row, entry: Decimal) -> FollowEntry:
     """The broker's average entry; a stop or target the policy derived from the old entry is derived again."""
-    derived = row.plan_source == POLICY
+    derived = row.plan_source == PlanSource.POLICY
     stop = rules.rederived(row.stop_loss, row.entry_price, entry) if derived else row.stop_loss
     target = rules.rederived(row.take_profit, row.entry_price, entry) if derived else row.take_profit
     moved = [f"{name} {num(old)} -> {num(new)}" for name, old, new in
@@ -189,10 +190,10 @@ def _reopened(row: Row, position: Position, flat: WentFlat, snapshot: Snapshot) 
     """
     why = (f"closed at the broker at {num(flat.exit_price)} ({flat.exit_time:%Y-%m-%d %H:%M:%S} UTC) and opened "
            f"again: the broker now holds {num(position.qty)} at {num(position.avg_entry_price)}")
-    close = MarkClosed(row.id, row.symbol, CLOSED_AT_BROKER, flat.exit_price, flat.exit_time, flat.order_id, why,
+    close = MarkClosed(row.id, row.symbol, Reason.CLOSED_AT_BROKER, flat.exit_price, flat.exit_time, flat.order_id, why,
                        {"fill_found": True, "fill_ids": list(flat.fill_ids), "reopened": True})
     kept_short = row.is_short and not row.quarantined and position.is_short
     quarantine = is_unexpected_short(position) and not kept_short
-    adopt = adoption(position, snapshot, QUARANTINE if quarantine else ADOPTED, entered=flat.reopened_at)
+    adopt = adoption(position, snapshot, Tracking.QUARANTINE if quarantine else Tracking.ADOPTED, entered=flat.reopened_at)
     adopt = replace(adopt, why=f"opened again after row {row.id} closed at the broker")
     return [close, adopt, unexpected_short_alert(None, position)] if quarantine else [close, adopt]

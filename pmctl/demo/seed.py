@@ -6,7 +6,7 @@ from importlib import resources
 
 import psycopg
 
-from pmctl.store import positions as store
+from pmctl.store import seed
 from pmctl.store import schema
 
 ORIGINAL_SCHEMA_VERSION = "0001"
@@ -24,6 +24,6 @@ def seed_incident(conn: psycopg.Connection) -> list[str]:
     schema.migrate(conn, original)
     with conn.transaction():
         for row in incident_rows():
-            store.insert_original(conn, row)
-        store.advance_ids(conn)
+            seed.insert_original(conn, row)
+        seed.advance_ids(conn)
     return [notice for _, notices in schema.migrate(conn, migrations) for notice in notices]

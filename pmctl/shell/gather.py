@@ -9,30 +9,27 @@ request for the account, from the earliest time any row needs.
 
 from dataclasses import replace
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import psycopg
 
-from pmctl.broker.adapter import AlpacaBroker
 from pmctl.config import AccountConfig, Settings
-from pmctl.broker.types import Order, Position
+from pmctl.core.market import Order, Position
 from pmctl.core import closing, reconcile, rules, sync
-from pmctl.core.model import CLOSING, Row, Snapshot
-from pmctl.core.plan import ALERT_KINDS
-from pmctl.store import positions as store
-
-MARKET_ZONE = ZoneInfo("America/New_York")
+from pmctl.core.model import Row, Snapshot
+from pmctl.core.vocabulary import RECORDED_ALERTS, Status
+from pmctl.shell.ports import Broker
+from pmctl.store import events, positions
 
 
 def read_snapshot(
-    broker: AlpacaBroker, conn: psycopg.Connection, account: AccountConfig, settings: Settings, evidence: bool = False
+    broker: Broker, conn: psycopg.Connection, account: AccountConfig, settings: Settings, evidence: bool = False
 ) -> Snapshot:
     """``evidence``: also read the fills and option events that settle rows the broker no longer holds."""
     clock = broker.clock()
     held = tuple(broker.positions())
     orders = tuple(broker.open_orders())
-    rows = store.live_rows(conn, account.name)
-    window = rules.calendar_window(rows, clock.timestamp.astimezone(MARKET_ZONE).date(),
+    rows = positions.live_rows(conn, account.name)
+    window = rules.calendar_window(rows, clock.market_date,
                                    settings.rules.expiration_lead_days)
     sessions = tuple(broker.calendar(*window)) if window else ()
     close_orders = _close_orders(broker, rows, orders, held)
@@ -47,7 +44,7 @@ def read_snapshot(
         adopt=account.adopt,
         sessions=sessions,
         close_orders=close_orders,
-        recent_alerts=store.recent_alerts(conn, account.name, ALERT_KINDS, since),
+        recent_alerts=events.recent_alerts(conn, account.name, RECORDED_ALERTS, since),
         grace_seconds=settings.reconcile_grace_seconds,
     )
     gone = reconcile.evidence_since(snapshot) if evidence else None
@@ -60,7 +57,7 @@ def read_snapshot(
     return replace(snapshot, option_events=tuple(broker.option_events_since(gone - timedelta(days=1))))
 
 
-def _close_orders(broker: AlpacaBroker, rows: tuple[Row, ...], orders: tuple[Order, ...],
+def _close_orders(broker: Broker, rows: tuple[Row, ...], orders: tuple[Order, ...],
                   held: tuple[Position, ...]) -> dict[str, Order | None]:
     """What the broker says of each closing row's order, keyed by the row's claim, one request per row at most.
 
@@ -76,7 +73,7 @@ def _close_orders(broker: AlpacaBroker, rows: tuple[Row, ...], orders: tuple[Ord
     found: dict[str, Order | None] = {}
     for row in rows:
         claim = row.close_client_order_id
-        if row.status != CLOSING or not claim or claim in working:
+        if row.status != Status.CLOSING or not claim or claim in working:
             continue
         if row.close_order_id in working_by_id:
             found[claim] = working_by_id[row.close_order_id]

@@ -4,12 +4,13 @@ import logging
 
 from pmctl.core.plan import Adopt, Alert, ChangeQuantity, Close, Defer, FollowEntry, MarkClosed, Reopen
 from pmctl.errors import AccountRefused, LockHeld
-from pmctl.shell.apply import ALREADY_ALERTED
+from pmctl.core.vocabulary import EventKind, OutcomeStatus, Severity
 
 log = logging.getLogger("pmctl")
-_EVENTS = {Adopt: "adopted", ChangeQuantity: "quantity_changed", FollowEntry: "entry_changed", MarkClosed: "closed",
-           Reopen: "reopened", Defer: "deferred"}
-_SEVERITY = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR, "critical": logging.CRITICAL}
+_EVENTS = {Adopt: EventKind.ADOPTED, ChangeQuantity: EventKind.QUANTITY_CHANGED, FollowEntry: EventKind.ENTRY_CHANGED,
+           MarkClosed: EventKind.CLOSED, Reopen: EventKind.REOPENED, Defer: "deferred"}
+_SEVERITY = {Severity.INFO: logging.INFO, Severity.WARNING: logging.WARNING, Severity.ERROR: logging.ERROR,
+             Severity.CRITICAL: logging.CRITICAL}
 
 
 def record(results: list, line) -> None:
@@ -21,7 +22,7 @@ def record(results: list, line) -> None:
         for outcome in result.outcomes:
             action = outcome.action
             level, event = _level_and_event(action, outcome.ok)
-            if isinstance(action, Alert) and outcome.result == ALREADY_ALERTED:
+            if outcome.status == OutcomeStatus.COOLED:
                 level = logging.INFO
             log.log(level, line(outcome), extra={
                 "account": result.account, "position": getattr(action, "row_id", None),
@@ -42,7 +43,7 @@ def error_text(error: Exception) -> str:
 
 def _level_and_event(action, ok: bool) -> tuple[int, str]:
     if isinstance(action, Close):
-        return (logging.INFO, "exit_triggered") if ok else (logging.ERROR, "order_failed")
+        return (logging.INFO, EventKind.EXIT_TRIGGERED) if ok else (logging.ERROR, EventKind.ORDER_FAILED)
     if isinstance(action, Alert):
         return _SEVERITY.get(action.severity, logging.WARNING), action.kind
     return (logging.INFO if ok else logging.ERROR), _EVENTS.get(type(action), type(action).__name__.lower())

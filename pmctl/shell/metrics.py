@@ -18,10 +18,8 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from pmctl.core import rules
-from pmctl.core.close import FORCED
 from pmctl.core.plan import Adopt, Close, MarkClosed
-from pmctl.core.reconcile import COVER_SHORT
+from pmctl.core.vocabulary import OutcomeStatus, Reason
 from pmctl.shell.run import failed
 
 log = logging.getLogger("pmctl")
@@ -36,8 +34,7 @@ COUNTERS = {
     "pmctl_exits_total": ("Closes sent by pmctl, by reason.", ("account", "reason")),
     "pmctl_orders_failed_total": ("Close orders the broker refused or did not answer.", ("account",)),
 }
-EXIT_REASONS = (rules.STOP_LOSS, rules.TAKE_PROFIT, rules.TRAILING_STOP, rules.DAY_TRADE_CLOSE,
-                rules.EXPIRATION_RISK, rules.MAX_HOLD_TIME, FORCED, COVER_SHORT)
+EXIT_REASONS = tuple(reason for reason in Reason if reason.sent_by_pmctl)
 """The reasons each cycled account has a series for, at zero before its first such exit."""
 
 # A ``_created`` sample would carry this run's start, not the counter's, and the collector would export it
@@ -79,10 +76,10 @@ def _record(result, gauges: dict[str, Gauge], counters: dict[str, Counter], now_
 
 
 def _open_after(result) -> int:
-    adopted = sum(1 for o in result.outcomes if isinstance(o.action, Adopt) and o.result.startswith("adopted"))
-    closed = sum(1 for o in result.outcomes if isinstance(o.action, MarkClosed) and o.ok)
-    filled = sum(1 for o in result.outcomes if isinstance(o.action, Close) and o.result.endswith("closed"))
-    return len(result.snapshot.rows) + adopted - closed - filled
+    done = [o.action for o in result.outcomes if o.status == OutcomeStatus.DONE]
+    adopted = sum(1 for action in done if isinstance(action, Adopt))
+    closed = sum(1 for action in done if isinstance(action, (MarkClosed, Close)))
+    return len(result.snapshot.rows) + adopted - closed
 
 
 def _previous(path: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -17,17 +17,19 @@ from pmctl.config import AccountConfig, Settings
 from pmctl.core import identity
 from pmctl.core.model import Snapshot
 from pmctl.core.plan import Alert, Plan
+from pmctl.core.vocabulary import OutcomeStatus, Severity
 from pmctl.errors import AccountRefused, BrokerError, DatabaseError, LockHeld, PmctlError
 from pmctl.exit_codes import ExitCode
-from pmctl.shell.apply import ALREADY_ALERTED, Applier, Outcome
+from pmctl.shell.apply import Applier, Outcome
 from pmctl.shell.database import ensure_schema, statement_refused
 from pmctl.shell.gather import read_snapshot
 from pmctl.store import accounts as account_store
-from pmctl.store import positions as store
+from pmctl.store import locks
 from pmctl.store.connection import connection
 
 Decide = Callable[[Snapshot], Plan]
 LOCK_POLL_SECONDS = 0.2
+LOCK_GRACE_SECONDS = 1.0
 MAX_PARALLEL_ACCOUNTS = 8
 
 
@@ -167,17 +169,7 @@ def _run_account(
         with connection(database_url, autocommit=True) as conn:
             if not dry_run:
                 _lock(conn, account.name, wait)
-                if once_per and (since := account_store.seconds_since_cycle(conn, account.name)) is not None \
-                        and since < once_per:
-                    result.skipped = f"cycled by another run {since:.0f} s ago (--once-per {once_per:g})"
-                    return result
-            result.snapshot = read_snapshot(broker, conn, account, settings, evidence)
-            result.plan = decide(result.snapshot)
-            if not dry_run:
-                bind_first_time(conn, account.name, keys)
-                result.outcomes = Applier(result.snapshot, broker, conn, actor_name).apply(result.plan)
-                if once_per:
-                    account_store.record_cycle(conn, account.name)
+            _cycle(conn, result, settings, account, broker, decide, dry_run, actor_name, evidence, keys, once_per)
     except (BrokerError, LockHeld, AccountRefused, DatabaseError) as error:
         result.error = error
     except psycopg.Error as error:
@@ -186,10 +178,29 @@ def _run_account(
     return result
 
 
+def _cycle(conn, result, settings, account, broker, decide, dry_run, actor_name, evidence, keys, once_per) -> None:
+    if not dry_run and once_per and (since := account_store.seconds_since_cycle(conn, account.name)) is not None \
+            and since < once_per:
+        result.skipped = f"cycled by another run {since:.0f} s ago (--once-per {once_per:g})"
+        return
+    result.snapshot = read_snapshot(broker, conn, account, settings, evidence)
+    result.plan = decide(result.snapshot).cooled(result.snapshot.recent_alerts)
+    if dry_run:
+        return
+    bind_first_time(conn, account.name, keys)
+    result.outcomes = Applier(result.snapshot, broker, conn, actor_name).apply(result.plan)
+    if once_per:
+        account_store.record_cycle(conn, account.name)
+
+
 def _lock(conn: psycopg.Connection, account: str, wait: float) -> None:
-    """Hold the account's advisory lock for the cycle: one run per account, whichever machine runs it."""
-    deadline = time.monotonic() + wait
-    while not store.try_lock_account(conn, account):
+    """Hold the account's advisory lock for the cycle: one run per account, whichever machine runs it.
+
+    The lock goes with the session; a run that has just ended may still hold it for the moment the server
+    takes to notice its connection closed, so even ``--wait 0`` polls for ``LOCK_GRACE_SECONDS``.
+    """
+    deadline = time.monotonic() + max(wait, LOCK_GRACE_SECONDS)
+    while not locks.try_lock_account(conn, account):
         if time.monotonic() >= deadline:
             waited = f" (waited {wait:g} s)" if wait else ""
             raise LockHeld(f"another pmctl run holds account {account}{waited}")
@@ -200,8 +211,8 @@ def failed(outcome: Outcome) -> bool:
     """An outcome that failed, or an error this run is the first to report (a close order the broker ended
     unfilled): what prints ``pmctl: error:`` makes the run exit 1, and its metrics say so."""
     action = outcome.action
-    return not outcome.ok or (isinstance(action, Alert) and action.severity == "error"
-                              and outcome.result != ALREADY_ALERTED)
+    return not outcome.ok or (isinstance(action, Alert) and action.severity == Severity.ERROR
+                              and outcome.status != OutcomeStatus.COOLED)
 
 
 def exit_code(results: list[AccountResult], dry_run: bool) -> ExitCode:

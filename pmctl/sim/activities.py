@@ -5,7 +5,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 from pmctl import occ
-from pmctl.sim.clock import MARKET_ZONE, utc
+from pmctl.core.market import MARKET_ZONE, aware_utc, market_date
 from pmctl.sim.models import Activity, Order, fmt, number, unprocessable
 
 
@@ -46,8 +46,8 @@ class Activities:
         with self.lock:
             account = self.account(account_name)
             now = self.clock.now()
-            at = now if on is None else utc(datetime.combine(on, time(), MARKET_ZONE))
-            on = on or now.astimezone(MARKET_ZONE).date()
+            at = now if on is None else aware_utc(datetime.combine(on, time(), MARKET_ZONE))
+            on = on or market_date(now)
             body = {
                 "activity_type": activity_type,
                 "date": on.isoformat(),

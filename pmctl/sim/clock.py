@@ -3,25 +3,19 @@
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, time as dtime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
-MARKET_ZONE = ZoneInfo("America/New_York")
+from pmctl.core.market import MARKET_ZONE, aware_utc, market_date
+
 DEFAULT_OPEN = dtime(9, 30)
 DEFAULT_CLOSE = dtime(16, 0)
 
 
-def utc(dt: datetime) -> datetime:
-    if dt.tzinfo is None:
-        raise ValueError(f"timestamp {dt.isoformat()} has no timezone")
-    return dt.astimezone(timezone.utc)
-
-
 def parse_time(text: str) -> datetime:
-    return utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    return aware_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
 
 
 def iso(dt: datetime) -> str:
-    return utc(dt).isoformat().replace("+00:00", "Z")
+    return aware_utc(dt).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -31,10 +25,10 @@ class Session:
     close: dtime
 
     def opens_at(self) -> datetime:
-        return utc(datetime.combine(self.day, self.open, MARKET_ZONE))
+        return aware_utc(datetime.combine(self.day, self.open, MARKET_ZONE))
 
     def closes_at(self) -> datetime:
-        return utc(datetime.combine(self.day, self.close, MARKET_ZONE))
+        return aware_utc(datetime.combine(self.day, self.close, MARKET_ZONE))
 
 
 class Calendar:
@@ -64,7 +58,7 @@ class Calendar:
         return out
 
     def is_open_at(self, at: datetime) -> bool:
-        s = self.session(at.astimezone(MARKET_ZONE).date())
+        s = self.session(market_date(at))
         return bool(s and s.opens_at() <= at < s.closes_at())
 
     def next_open(self, at: datetime) -> datetime:
@@ -74,7 +68,7 @@ class Calendar:
         return self._next(at, Session.closes_at)
 
     def _next(self, at: datetime, edge) -> datetime:
-        day = at.astimezone(MARKET_ZONE).date()
+        day = market_date(at)
         for s in self.sessions(day, day + timedelta(days=400)):
             if edge(s) > at:
                 return edge(s)
@@ -91,7 +85,7 @@ class SimClock:
     def __init__(self, calendar: Calendar, timestamp: datetime | None = None,
                  is_open: bool | None = None, frozen: bool = False):
         self.calendar = calendar
-        self._base = utc(timestamp) if timestamp else datetime.now(timezone.utc)
+        self._base = aware_utc(timestamp) if timestamp else datetime.now(timezone.utc)
         self._anchor = time.monotonic()
         self.frozen = frozen
         self.is_open = calendar.is_open_at(self._base) if is_open is None else is_open
@@ -104,7 +98,7 @@ class SimClock:
         return self._base + timedelta(seconds=time.monotonic() - self._anchor)
 
     def set_timestamp(self, timestamp: datetime) -> None:
-        self._base = utc(timestamp)
+        self._base = aware_utc(timestamp)
         self._anchor = time.monotonic()
 
     def freeze(self, frozen: bool = True) -> None:

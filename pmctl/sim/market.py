@@ -12,7 +12,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from pmctl import occ
-from pmctl.sim.clock import MARKET_ZONE, iso
+from pmctl.core.market import market_date
+from pmctl.sim.clock import iso
 from pmctl.sim.models import Quote, Trade, number, unprocessable
 from pmctl.sim.ticks import PENNY_ALL_PRICES, TickRules
 
@@ -136,7 +137,7 @@ class Market:
 
     def sessions(self, start: date | None = None, end: date | None = None):
         with self.lock:
-            today = self.clock.now().astimezone(MARKET_ZONE).date()
+            today = market_date(self.clock.now())
             start = start or today
             end = end or start + timedelta(days=30)
             return self.clock.calendar.sessions(start, end)

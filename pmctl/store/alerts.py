@@ -7,7 +7,7 @@ pmctl shares.
 import psycopg
 
 from pmctl.alerts.model import Notice
-from pmctl.store.positions import to_json
+from pmctl.store.events import to_json
 
 
 def recently_sent(conn: psycopg.Connection, accounts: list[str], cooldown_minutes: int) -> set[tuple[str, str, str]]:

@@ -1,36 +1,25 @@
-"""Rows of ``active_positions`` and ``position_events``, always scoped to one account.
+"""Rows of ``active_positions``, always scoped to one account.
 
 Every statement names the account: no code path reads or writes another
 account's rows. Batches go through ``executemany``, which psycopg pipelines
 into one round trip, so a cycle's database cost does not grow with the book.
 """
 
-import json
-from dataclasses import dataclass, fields
-from datetime import date, datetime, timezone
+from dataclasses import fields
+from datetime import datetime
 from decimal import Decimal
-from uuid import UUID
 
 import psycopg
-from psycopg import sql
 
-from pmctl.core.model import POLICY, Row
+from pmctl.core.market import as_utc
+from pmctl.core.model import Row
+from pmctl.core.vocabulary import PlanSource
 from pmctl.core.plan import Adopt, ChangeQuantity, FollowEntry, MarkClosed, Refresh, Reopen
-from pmctl.events import EVENT_KINDS
-
-ACCOUNT_LOCK_CLASS = 0x706D6374  # "pmct": the first key of every per-account advisory lock
 
 #: The columns of a Row, named as the Row's fields are: a row is built from its columns by name.
 ROW_COLUMNS = ", ".join(field.name for field in fields(Row))
 #: Legacy TIMESTAMP columns among them come back naive; they hold UTC.
 _TIMES = ("entry_time", "close_submitted_at", "last_checked_at")
-
-
-@dataclass(frozen=True)
-class Event:
-    row_id: int | None
-    kind: str
-    data: dict
 
 
 def live_rows(conn: psycopg.Connection, account: str) -> tuple[Row, ...]:
@@ -57,12 +46,8 @@ def row_from(record: dict) -> Row:
     """A Row from a record of its columns by name (extra columns are the caller's to take out first)."""
     for name in _TIMES:
         if record[name] is not None:
-            record[name] = _utc(record[name])
+            record[name] = as_utc(record[name])
     return Row(**record)
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def refresh(conn: psycopg.Connection, account: str, refreshes: list[Refresh], now: datetime) -> None:
@@ -131,7 +116,7 @@ def follow_entries(conn: psycopg.Connection, account: str, follows: list[FollowE
         "take_profit = CASE WHEN ap.plan_source = %s THEN v.target ELSE ap.take_profit END, updated_at = %s "
         "FROM unnest(%s::int[], %s::numeric[], %s::numeric[], %s::numeric[]) AS v(id, entry, stop, target) "
         "WHERE ap.id = v.id AND ap.account_name = %s AND ap.status = 'open'",
-        (POLICY, POLICY, now, *_columns(follows, "row_id", "new", "stop_loss", "take_profit"), account),
+        (PlanSource.POLICY, PlanSource.POLICY, now, *_columns(follows, "row_id", "new", "stop_loss", "take_profit"), account),
     )
 
 
@@ -197,66 +182,9 @@ def clear_brackets(conn: psycopg.Connection, account: str, row_id: int, order_id
     )
 
 
-def insert_events(conn: psycopg.Connection, account: str, events: list[Event], actor: str, now: datetime) -> None:
-    if not events:
-        return
-    unlisted = sorted({event.kind for event in events} - EVENT_KINDS)
-    if unlisted:
-        raise ValueError(f"event kind(s) {', '.join(unlisted)} missing from pmctl.events.EVENT_KINDS")
-    conn.execute(
-        "INSERT INTO position_events (position_id, event_type, event_data, account_name, actor, created_at) "
-        "SELECT v.position_id, v.kind, v.data::jsonb, %s, %s, %s FROM unnest(%s::int[], %s::text[], %s::text[]) "
-        "AS v(position_id, kind, data)",
-        (account, actor, now, _column(events, "row_id"), _column(events, "kind"),
-         [to_json(event.data) for event in events]),
-    )
-
-
-def to_json(data: dict) -> str:
-    return json.dumps(data, default=_json_value, sort_keys=True)
-
-
-def _json_value(value):
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, UUID):
-        return str(value)
-    raise TypeError(f"cannot store {type(value).__name__} in an event")
-
-
 def row_account(conn: psycopg.Connection, row_id: int) -> tuple[str | None, str] | None:
     """Which account and status a row id has: for telling an operator their id belongs elsewhere."""
     return conn.execute("SELECT account_name, status FROM active_positions WHERE id = %s", (row_id,)).fetchone()
-
-
-def try_lock_account(conn: psycopg.Connection, account: str) -> bool:
-    return conn.execute(
-        "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (ACCOUNT_LOCK_CLASS, account)
-    ).fetchone()[0]
-
-
-def recent_alerts(conn: psycopg.Connection, account: str, kinds: tuple[str, ...], since: datetime) -> frozenset:
-    """(kind, symbol) pairs alerted since a time: an alert is recorded once per cooldown, not every minute."""
-    rows = conn.execute(
-        "SELECT DISTINCT event_type, event_data->>'symbol' FROM position_events "
-        "WHERE account_name = %s AND created_at >= %s AND event_type = ANY(%s)",
-        (account, since, list(kinds)),
-    ).fetchall()
-    return frozenset((kind, symbol or "") for kind, symbol in rows)
-
-
-def insert_original(conn: psycopg.Connection, values: dict) -> None:
-    """Insert a row the way the original service did (seed data): column names are composed as identifiers."""
-    columns = sql.SQL(", ").join(sql.Identifier(name) for name in values)
-    marks = sql.SQL(", ").join(sql.Placeholder() * len(values))
-    conn.execute(sql.SQL("INSERT INTO active_positions ({}) VALUES ({})").format(columns, marks), list(values.values()))
-
-
-def advance_ids(conn: psycopg.Connection) -> None:
-    """After inserting rows with explicit ids, start new ids above them."""
-    conn.execute("SELECT setval('active_positions_id_seq', (SELECT COALESCE(max(id), 1) FROM active_positions))")
 
 
 def row_by_id(conn: psycopg.Connection, account: str, row_id: int) -> Row | None:

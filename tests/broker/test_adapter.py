@@ -9,7 +9,7 @@ import pytest
 from pmctl.broker import errors
 from pmctl.broker.adapter import AlpacaBroker
 from pmctl.broker.transport import RetryPolicy
-from pmctl.broker.types import CloseRequest
+from pmctl.core.market import CloseRequest
 from pmctl.config import AccountConfig, Secret
 
 FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pmctl.broker.types import Order, Position
+from pmctl.core.market import Order, Position
 from pmctl.core import closing
 from pmctl.core.model import Row
 from helpers import NOON

@@ -5,10 +5,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 from helpers import NOON
-from pmctl.broker.types import Fill, Position
+from pmctl.core.market import Fill, Position
 from pmctl.config import RuleDefaults
 from pmctl.core.check import plan_check
-from pmctl.core.fills import CLOSED_AT_BROKER
+from pmctl.core.vocabulary import Reason
 from pmctl.core.plan import Adopt, Alert, ChangeQuantity, Close, FollowEntry, MarkClosed, Refresh
 from pmctl.core.reconcile import plan_reconcile
 from pmctl.core.sync import fills_needed_since, plan_sync
@@ -76,7 +76,7 @@ def test_a_long_closed_and_opened_again_closes_the_row_at_the_fill_and_adopts_th
 
     assert isinstance(close, MarkClosed) and isinstance(adopt, Adopt)
     assert (close.row_id, close.reason, close.exit_price, close.exit_time, close.order_id) == (
-        7, CLOSED_AT_BROKER, Decimal("411.2"), CHECKED + timedelta(seconds=20), "o2")
+        7, Reason.CLOSED_AT_BROKER, Decimal("411.2"), CHECKED + timedelta(seconds=20), "o2")
     assert close.evidence == {"fill_found": True, "fill_ids": ["f1", "f2"], "reopened": True}
     assert (adopt.symbol, adopt.side, adopt.quantity, adopt.entry_price, adopt.tracked_as) == (
         "SPY", "long", Decimal(30), Decimal(405), "adopted")

@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers import NOON
-from pmctl.broker.types import Fill
+from pmctl.core.market import Fill
 from pmctl.core.check import plan_check
 from pmctl.core.model import Row
-from pmctl.core.fills import CLOSED_AT_BROKER
+from pmctl.core.vocabulary import Reason
 from pmctl.core.plan import Adopt, ChangeQuantity, Close, FollowEntry, MarkClosed, Reopen
 from pmctl.core.reconcile import plan_reconcile
 from test_plans import OPEN_CLOCK, order, position, row, snapshot
@@ -63,7 +63,7 @@ def test_plans_touch_only_this_accounts_rows_and_close_held_rows_only_through_an
                 assert action.reason == "duplicate" or (
                     closing_row.status == "closing" and book.close_orders.get(closing_row.close_client_order_id)
                     is not None and book.close_orders[closing_row.close_client_order_id].is_filled) or (
-                    action.reason == CLOSED_AT_BROKER and action.evidence["reopened"]
+                    action.reason == Reason.CLOSED_AT_BROKER and action.evidence["reopened"]
                     and action.order_id in {fill.order_id for fill in book.fills if fill.symbol == action.symbol})
 
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers import NOON
-from pmctl.broker.types import Clock, Order, Position
+from pmctl.core.market import Clock, Order, Position
 from pmctl.config import RuleDefaults
 from pmctl.core.check import plan_check
 from pmctl.core.model import Row, Snapshot

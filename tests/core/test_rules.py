@@ -12,16 +12,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pmctl.broker.types import Clock, Session
+from pmctl.core.market import Clock, Session
 from pmctl.config import RuleDefaults
 from pmctl.core.model import Row
+from pmctl.core.vocabulary import Reason
 from pmctl.core.rules import (
-    DAY_TRADE_CLOSE,
-    EXPIRATION_RISK,
-    MAX_HOLD_TIME,
-    STOP_LOSS,
-    TAKE_PROFIT,
-    TRAILING_STOP,
     Evaluation,
     Exit,
     Levels,
@@ -115,22 +110,22 @@ def reasons(evaluation: Evaluation) -> list[str]:
 def test_a_long_stops_at_or_below_its_stop():
     row = stock(stop_loss=Decimal(95))
     assert reasons(check(row, "95.01")) == []
-    assert check(row, "95").exits == (Exit(STOP_LOSS, "price 95.00 at or below stop 95.00"),)
-    assert reasons(check(row, "80")) == [STOP_LOSS]
+    assert check(row, "95").exits == (Exit(Reason.STOP_LOSS, "price 95.00 at or below stop 95.00"),)
+    assert reasons(check(row, "80")) == [Reason.STOP_LOSS]
 
 
 def test_a_short_stops_at_or_above_its_stop():
     row = stock(side="short", stop_loss=Decimal(105))
     assert reasons(check(row, "104.99")) == []
-    assert check(row, "105").exits == (Exit(STOP_LOSS, "price 105.00 at or above stop 105.00"),)
-    assert reasons(check(row, "130")) == [STOP_LOSS]
+    assert check(row, "105").exits == (Exit(Reason.STOP_LOSS, "price 105.00 at or above stop 105.00"),)
+    assert reasons(check(row, "130")) == [Reason.STOP_LOSS]
 
 
 def test_the_default_stop_is_derived_from_the_entry_price_of_a_long():
     row = option(entry_price=Decimal("5.20"))
     evaluation = check(row, "4.00", defaults=rules(stop_loss_percent=Decimal(20)))
     assert evaluation.stop_loss == Decimal("4.16")
-    assert evaluation.exits == (Exit(STOP_LOSS, "price 4.00 at or below stop 4.16"),)
+    assert evaluation.exits == (Exit(Reason.STOP_LOSS, "price 4.00 at or below stop 4.16"),)
     assert reasons(check(row, "4.17", defaults=rules(stop_loss_percent=Decimal(20)))) == []
 
 
@@ -139,7 +134,7 @@ def test_the_default_stop_of_a_short_is_above_its_entry():
     row = stock(side="short")
     assert check(row, "119.99", defaults=defaults).stop_loss == Decimal(120)
     assert reasons(check(row, "119.99", defaults=defaults)) == []
-    assert reasons(check(row, "120", defaults=defaults)) == [STOP_LOSS]
+    assert reasons(check(row, "120", defaults=defaults)) == [Reason.STOP_LOSS]
 
 
 def test_a_rows_own_stop_wins_over_the_default():
@@ -158,7 +153,7 @@ def test_derived_levels_are_rounded_half_up_to_what_the_ledger_stores():
     defaults = rules(stop_loss_percent=Decimal("2.5"), take_profit_percent=Decimal("2.5"))
     assert default_levels("long", Decimal("33.37"), defaults) == Levels(Decimal("32.5357"), Decimal("34.2043"))
     assert default_levels("short", Decimal("33.37"), defaults) == Levels(Decimal("34.2043"), Decimal("32.5357"))
-    assert check(stock(entry_price=Decimal("33.37")), "32.5357", defaults=defaults).first.reason == STOP_LOSS
+    assert check(stock(entry_price=Decimal("33.37")), "32.5357", defaults=defaults).first.reason == Reason.STOP_LOSS
 
 
 # take_profit
@@ -167,23 +162,23 @@ def test_derived_levels_are_rounded_half_up_to_what_the_ledger_stores():
 def test_a_long_takes_profit_at_or_above_its_target():
     row = stock(take_profit=Decimal(120))
     assert reasons(check(row, "119.99")) == []
-    assert check(row, "120").exits == (Exit(TAKE_PROFIT, "price 120.00 at or above target 120.00"),)
+    assert check(row, "120").exits == (Exit(Reason.TAKE_PROFIT, "price 120.00 at or above target 120.00"),)
 
 
 def test_a_short_takes_profit_at_or_below_its_target():
     row = stock(side="short", take_profit=Decimal(80))
     assert reasons(check(row, "80.01")) == []
-    assert check(row, "80").exits == (Exit(TAKE_PROFIT, "price 80.00 at or below target 80.00"),)
+    assert check(row, "80").exits == (Exit(Reason.TAKE_PROFIT, "price 80.00 at or below target 80.00"),)
 
 
 def test_the_default_target_is_derived_from_the_entry_price():
     defaults = rules(take_profit_percent=Decimal(50))
     assert check(option(), "5.99", defaults=defaults).take_profit == Decimal("6.00")
     assert reasons(check(option(), "5.99", defaults=defaults)) == []
-    assert reasons(check(option(), "6.00", defaults=defaults)) == [TAKE_PROFIT]
+    assert reasons(check(option(), "6.00", defaults=defaults)) == [Reason.TAKE_PROFIT]
     short = option(side="short")
     assert check(short, "2.00", defaults=defaults).take_profit == Decimal("2.00")
-    assert reasons(check(short, "2.00", defaults=defaults)) == [TAKE_PROFIT]
+    assert reasons(check(short, "2.00", defaults=defaults)) == [Reason.TAKE_PROFIT]
     assert reasons(check(short, "2.01", defaults=defaults)) == []
 
 
@@ -219,9 +214,9 @@ def test_a_longs_trailing_stop_follows_the_peak_up_and_never_down():
     evaluations = ratchet(stock(trailing_stop_percent=Decimal(10)), ["105", "120", "110", "108.01", "108"])
     assert [e.peak_price for e in evaluations] == [Decimal(n) for n in (105, 120, 120, 120, 120)]
     assert [e.trailing_stop_price for e in evaluations] == [Decimal(n) for n in ("94.5", 108, 108, 108, 108)]
-    assert [reasons(e) for e in evaluations] == [[], [], [], [], [TRAILING_STOP]]
+    assert [reasons(e) for e in evaluations] == [[], [], [], [], [Reason.TRAILING_STOP]]
     assert evaluations[-1].first == Exit(
-        TRAILING_STOP, "price 108.00 at or below trailing stop 108.00 (10% under peak 120.00)"
+        Reason.TRAILING_STOP, "price 108.00 at or below trailing stop 108.00 (10% under peak 120.00)"
     )
 
 
@@ -229,9 +224,9 @@ def test_a_shorts_trailing_stop_follows_the_low_down_and_never_up():
     evaluations = ratchet(stock(side="short", trailing_stop_percent=Decimal(10)), ["95", "80", "85", "87.99", "88"])
     assert [e.peak_price for e in evaluations] == [Decimal(n) for n in (95, 80, 80, 80, 80)]
     assert [e.trailing_stop_price for e in evaluations] == [Decimal(n) for n in ("104.5", 88, 88, 88, 88)]
-    assert [reasons(e) for e in evaluations] == [[], [], [], [], [TRAILING_STOP]]
+    assert [reasons(e) for e in evaluations] == [[], [], [], [], [Reason.TRAILING_STOP]]
     assert evaluations[-1].first == Exit(
-        TRAILING_STOP, "price 88.00 at or above trailing stop 88.00 (10% above low 80.00)"
+        Reason.TRAILING_STOP, "price 88.00 at or above trailing stop 88.00 (10% above low 80.00)"
     )
 
 
@@ -240,7 +235,7 @@ def test_the_trail_starts_from_the_entry_price():
     assert reasons(check(row, "90.01")) == []
     evaluation = check(row, "90")
     assert (evaluation.peak_price, evaluation.trailing_stop_price) == (Decimal(100), Decimal(90))
-    assert reasons(evaluation) == [TRAILING_STOP]
+    assert reasons(evaluation) == [Reason.TRAILING_STOP]
 
 
 def test_the_default_trailing_percent_applies_unless_the_row_has_its_own():
@@ -248,7 +243,7 @@ def test_the_default_trailing_percent_applies_unless_the_row_has_its_own():
     inherited = check(stock(), "95", defaults=defaults)
     assert (inherited.trailing_stop_percent, inherited.trailing_stop_price, inherited.exits) == (Decimal(10), 90, ())
     own = check(stock(trailing_stop_percent=Decimal(5)), "95", defaults=defaults)
-    assert (own.trailing_stop_percent, own.trailing_stop_price, reasons(own)) == (Decimal(5), 95, [TRAILING_STOP])
+    assert (own.trailing_stop_percent, own.trailing_stop_price, reasons(own)) == (Decimal(5), 95, [Reason.TRAILING_STOP])
 
 
 def test_without_a_trailing_percent_there_is_no_trail_to_store():
@@ -263,7 +258,7 @@ def test_an_options_trailing_stop_is_on_the_premium_rounded_to_four_places():
     assert long.trailing_stop_price == Decimal("4.0422")  # 4.37 - 0.32775 rounded to 0.3278
     assert short.trailing_stop_price == Decimal("4.6978")
     assert reasons(check(option(entry_price=Decimal("4.37"), trailing_stop_percent=Decimal("7.5")), "4.0422")) == [
-        TRAILING_STOP
+        Reason.TRAILING_STOP
     ]
 
 
@@ -275,7 +270,7 @@ def test_a_day_trade_closes_five_minutes_before_the_close():
     assert reasons(check(row, "4.00", at(date(2026, 2, 17), 20, 54, 59))) == []
     evaluation = check(row, "4.00", at(date(2026, 2, 17), 20, 55))
     assert evaluation.exits == (
-        Exit(DAY_TRADE_CLOSE, "day trade within 5 minutes of the 2026-02-17 21:00 UTC close"),
+        Exit(Reason.DAY_TRADE_CLOSE, "day trade within 5 minutes of the 2026-02-17 21:00 UTC close"),
     )
 
 
@@ -284,14 +279,14 @@ def test_an_early_close_pulls_day_trades_out_early():
     early = at(thanksgiving_friday, 18, 0)
     row = stock(strategy_type="day_trade", entry_time=at(thanksgiving_friday, 15, 0))
     assert reasons(check(row, "100", at(thanksgiving_friday, 17, 54, 59), next_close=early)) == []
-    assert reasons(check(row, "100", at(thanksgiving_friday, 17, 55), next_close=early)) == [DAY_TRADE_CLOSE]
+    assert reasons(check(row, "100", at(thanksgiving_friday, 17, 55), next_close=early)) == [Reason.DAY_TRADE_CLOSE]
 
 
 def test_the_day_trade_lead_is_configurable():
     row = stock(strategy_type="day_trade")
     defaults = rules(day_trade_close_minutes=15)
     assert reasons(check(row, "100", at(date(2026, 2, 17), 20, 44, 59), defaults=defaults)) == []
-    assert reasons(check(row, "100", at(date(2026, 2, 17), 20, 45), defaults=defaults)) == [DAY_TRADE_CLOSE]
+    assert reasons(check(row, "100", at(date(2026, 2, 17), 20, 45), defaults=defaults)) == [Reason.DAY_TRADE_CLOSE]
 
 
 def test_no_day_trade_close_while_the_market_is_closed_or_for_other_strategies():
@@ -307,13 +302,13 @@ def test_a_position_is_closed_once_held_for_its_maximum():
     row = stock(max_hold_minutes=60)
     assert reasons(check(row, "100", ENTRY_TIME + timedelta(minutes=59, seconds=59))) == []
     evaluation = check(row, "100", ENTRY_TIME + timedelta(minutes=60))
-    assert evaluation.exits == (Exit(MAX_HOLD_TIME, "held 60 minutes, limit 60"),)
+    assert evaluation.exits == (Exit(Reason.MAX_HOLD_TIME, "held 60 minutes, limit 60"),)
 
 
 def test_the_default_hold_limit_applies_unless_the_row_has_its_own():
     defaults = rules(max_hold_minutes=60)
     two_hours = ENTRY_TIME + timedelta(minutes=120)
-    assert reasons(check(stock(), "100", two_hours, defaults=defaults)) == [MAX_HOLD_TIME]
+    assert reasons(check(stock(), "100", two_hours, defaults=defaults)) == [Reason.MAX_HOLD_TIME]
     assert reasons(check(stock(max_hold_minutes=180), "100", two_hours, defaults=defaults)) == []
 
 
@@ -330,28 +325,28 @@ def test_lead_one_fires_from_the_open_of_the_last_session_before_expiry():
     assert reasons(check(option(), "4.00", at(date(2026, 2, 19), 14, 29, 59), sessions)) == []
     evaluation = check(option(), "4.00", at(date(2026, 2, 19), 14, 30), sessions)
     assert evaluation.exits == (
-        Exit(EXPIRATION_RISK, "expires 2026-02-20; exits from the 2026-02-19 session, open since 2026-02-19 14:30 UTC"),
+        Exit(Reason.EXPIRATION_RISK, "expires 2026-02-20; exits from the 2026-02-19 session, open since 2026-02-19 14:30 UTC"),
     )
 
 
 def test_a_holiday_before_expiry_moves_the_exit_a_session_earlier():
     sessions = calendar(date(2026, 2, 17), FRIDAY, holidays=frozenset({PRESIDENTS_DAY, date(2026, 2, 19)}))
     assert reasons(check(option(), "4.00", at(date(2026, 2, 18), 14, 29, 59), sessions)) == []
-    assert reasons(check(option(), "4.00", at(date(2026, 2, 18), 14, 30), sessions)) == [EXPIRATION_RISK]
+    assert reasons(check(option(), "4.00", at(date(2026, 2, 18), 14, 30), sessions)) == [Reason.EXPIRATION_RISK]
 
 
 def test_a_weekend_and_a_holiday_before_expiry_reach_back_to_friday():
     tuesday_expiry = option(expiration_date=date(2026, 2, 17))
     sessions = calendar(date(2026, 2, 12), date(2026, 2, 17))
     assert reasons(check(tuesday_expiry, "4.00", at(date(2026, 2, 12), 21, 0), sessions)) == []
-    assert reasons(check(tuesday_expiry, "4.00", at(date(2026, 2, 13), 14, 30), sessions)) == [EXPIRATION_RISK]
+    assert reasons(check(tuesday_expiry, "4.00", at(date(2026, 2, 13), 14, 30), sessions)) == [Reason.EXPIRATION_RISK]
 
 
 def test_a_monday_expiry_fires_from_fridays_open_not_thursdays():
     monday_expiry = option(expiration_date=date(2026, 2, 23))
     sessions = calendar(date(2026, 2, 19), date(2026, 2, 23))
     assert reasons(check(monday_expiry, "4.00", at(date(2026, 2, 19), 20, 0), sessions)) == []
-    assert reasons(check(monday_expiry, "4.00", at(date(2026, 2, 20), 14, 30), sessions)) == [EXPIRATION_RISK]
+    assert reasons(check(monday_expiry, "4.00", at(date(2026, 2, 20), 14, 30), sessions)) == [Reason.EXPIRATION_RISK]
 
 
 @pytest.mark.parametrize(
@@ -362,7 +357,7 @@ def test_the_lead_counts_trading_sessions_back_from_expiry(lead, first_day):
     sessions = calendar(date(2026, 2, 12), FRIDAY)
     defaults = rules(expiration_lead_days=lead)
     assert reasons(check(option(), "4.00", at(first_day, 14, 29, 59), sessions, defaults)) == []
-    assert reasons(check(option(), "4.00", at(first_day, 14, 30), sessions, defaults)) == [EXPIRATION_RISK]
+    assert reasons(check(option(), "4.00", at(first_day, 14, 30), sessions, defaults)) == [Reason.EXPIRATION_RISK]
 
 
 @pytest.mark.parametrize("lead", [0, 1, 3])
@@ -370,13 +365,13 @@ def test_the_lead_counts_trading_sessions_back_from_expiry(lead, first_day):
 def test_expiration_risk_keeps_firing_after_the_expiration_date(lead, today):
     sessions = calendar(today, today)
     defaults = rules(expiration_lead_days=lead)
-    assert reasons(check(option(), "0.01", at(today, 15, 0), sessions, defaults)) == [EXPIRATION_RISK]
+    assert reasons(check(option(), "0.01", at(today, 15, 0), sessions, defaults)) == [Reason.EXPIRATION_RISK]
 
 
 def test_fewer_sessions_left_than_the_lead_fires_at_once():
     sessions = calendar(date(2026, 2, 19), FRIDAY)
     evaluation = check(option(), "4.00", at(date(2026, 2, 19), 12, 0), sessions, rules(expiration_lead_days=3))
-    assert evaluation.exits == (Exit(EXPIRATION_RISK, "expires 2026-02-20, less than 3 trading session(s) to go"),)
+    assert evaluation.exits == (Exit(Reason.EXPIRATION_RISK, "expires 2026-02-20, less than 3 trading session(s) to go"),)
 
 
 def test_an_expiry_beyond_the_calendar_window_never_fires_without_a_calendar():
@@ -451,7 +446,7 @@ def test_the_fetched_window_decides_as_a_complete_calendar_would(
     fetched = tuple(s for s in whole if window and window[0] <= s.day <= window[1])
     defaults = rules(expiration_lead_days=lead)
 
-    fired = EXPIRATION_RISK in reasons(evaluate(row, Decimal(4), clock(now, is_open=False), fetched, defaults))
+    fired = Reason.EXPIRATION_RISK in reasons(evaluate(row, Decimal(4), clock(now, is_open=False), fetched, defaults))
 
     assert fired == (now >= trigger(row.expiration_date, whole, lead).open)
 
@@ -475,16 +470,16 @@ def test_every_rule_that_fires_is_reported_in_priority_order():
         max_hold_minutes=60,
     )
     evaluation = check(row, "2.50", friday_close, calendar(date(2026, 2, 17), FRIDAY))
-    assert reasons(evaluation) == [STOP_LOSS, TRAILING_STOP, DAY_TRADE_CLOSE, EXPIRATION_RISK, MAX_HOLD_TIME]
-    assert evaluation.first.reason == STOP_LOSS
+    assert reasons(evaluation) == [Reason.STOP_LOSS, Reason.TRAILING_STOP, Reason.DAY_TRADE_CLOSE, Reason.EXPIRATION_RISK, Reason.MAX_HOLD_TIME]
+    assert evaluation.first.reason == Reason.STOP_LOSS
 
 
 def test_take_profit_outranks_the_trail_the_calendar_and_the_clock():
     row = option(take_profit=Decimal("6.00"), trailing_stop_percent=Decimal(10), peak_price=Decimal("8.00"),
                  max_hold_minutes=60)
     evaluation = check(row, "6.50", at(date(2026, 2, 19), 15, 0), calendar(date(2026, 2, 17), FRIDAY))
-    assert reasons(evaluation) == [TAKE_PROFIT, TRAILING_STOP, EXPIRATION_RISK, MAX_HOLD_TIME]
-    assert evaluation.first.reason == TAKE_PROFIT
+    assert reasons(evaluation) == [Reason.TAKE_PROFIT, Reason.TRAILING_STOP, Reason.EXPIRATION_RISK, Reason.MAX_HOLD_TIME]
+    assert evaluation.first.reason == Reason.TAKE_PROFIT
 
 
 def test_nothing_fires_means_hold():

@@ -62,6 +62,7 @@ def _detail(stderr: str, message: str) -> str:
     return line.split(message, 1)[1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", sorted(BROKEN))
 def test_sync_and_reconcile_carry_on_for_the_healthy_account(desk, state, database_url, two_books, how):
     env, message, _ = BROKEN[how]

@@ -67,6 +67,7 @@ def cases(mine: int, theirs: int):
     return per_command + close
 
 
+@pytest.mark.slow
 def test_bad_input_table(desk, state, database_url, book):
     mine, theirs = book
     before = (fetch_rows(database_url), fetch_events(database_url), broker_accounts(database_url))

@@ -5,14 +5,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from dataclasses import dataclass
 from decimal import Decimal
 
 import psycopg
 import pytest
 
-from helpers import fetch_rows, insert_row
+from helpers import fetch_rows, insert_row, wait_until
 
 CALL = "GOOGL260220C00340000"
 
@@ -49,15 +49,15 @@ def start_check(desk_env, database_url) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def wait_for(predicate, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.05)
-
-
 def row_status(database_url, row_id) -> str:
     return fetch_rows(database_url, f"id = {row_id}")[0]["status"]
+
+
+def waiting_on_a_lock(database_url) -> bool:
+    """A pmctl process of this database is blocked behind another transaction's row lock."""
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                            "AND application_name = 'pmctl' AND wait_event_type = 'Lock'").fetchone()[0] > 0
 
 
 def assert_closed_once(state, database_url, stopped: Stopped) -> None:
@@ -72,12 +72,15 @@ def assert_closed_once(state, database_url, stopped: Stopped) -> None:
     assert row["close_order_id"] == str(orders[0].id)
 
 
+@pytest.mark.slow
 def test_killed_after_claiming_the_row_before_the_order_reached_the_broker(desk, desk_env, state, database_url,
                                                                          stopped):
     state.inject_fault(stopped.path, "hang", count=1, method=stopped.method, seconds=5)
+    arrived = threading.Event()
+    state.before_request(stopped.path, arrived.set, method=stopped.method)
     process = start_check(desk_env, database_url)
-    wait_for(lambda: row_status(database_url, stopped.row) == "closing")
-    time.sleep(0.3)
+    wait_until(lambda: row_status(database_url, stopped.row) == "closing", "the row to be claimed")
+    wait_until(arrived.is_set, f"the close to reach the emulator's {stopped.method} {stopped.path}")
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert [o for o in state.account("a").orders] == []
@@ -95,10 +98,11 @@ def test_the_broker_executed_but_the_answer_was_lost(desk, state, database_url, 
     assert_closed_once(state, database_url, stopped)
 
 
+@pytest.mark.slow
 def test_killed_after_the_broker_executed_before_the_answer_came_back(desk, desk_env, state, database_url, stopped):
     state.inject_fault(stopped.path, "slow_answer", count=1, method=stopped.method, seconds=3)
     process = start_check(desk_env, database_url)
-    wait_for(lambda: len(state.account("a").orders) == 1)
+    wait_until(lambda: len(state.account("a").orders) == 1, "the order at the emulator")
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert row_status(database_url, stopped.row) == "closing"
@@ -106,14 +110,15 @@ def test_killed_after_the_broker_executed_before_the_answer_came_back(desk, desk
     assert_closed_once(state, database_url, stopped)
 
 
+@pytest.mark.slow
 def test_killed_after_the_answer_before_the_database_write(desk, desk_env, state, database_url, stopped):
     state.inject_fault(stopped.path, "slow_answer", count=1, method=stopped.method, seconds=1.5)
     process = start_check(desk_env, database_url)
-    wait_for(lambda: row_status(database_url, stopped.row) == "closing")
+    wait_until(lambda: row_status(database_url, stopped.row) == "closing", "the row to be claimed")
     with psycopg.connect(database_url) as blocker:
         blocker.execute("SELECT id FROM active_positions WHERE id = %s FOR UPDATE", (stopped.row,))
-        wait_for(lambda: len(state.account("a").orders) == 1)
-        time.sleep(2.0)
+        wait_until(lambda: len(state.account("a").orders) == 1, "the order at the emulator")
+        wait_until(lambda: waiting_on_a_lock(database_url), "pmctl to write the answer and wait on the row lock")
         process.send_signal(signal.SIGKILL)
         process.wait()
         blocker.rollback()

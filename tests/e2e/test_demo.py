@@ -5,8 +5,10 @@ import subprocess
 import sys
 
 import psutil
+import pytest
 
 
+@pytest.mark.slow
 def test_demo_runs_on_embedded_defaults_and_leaves_nothing_running(tmp_path):
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "PMCTL_HOME": str(tmp_path / "pm")}
     result = subprocess.run([sys.executable, "-m", "pmctl", "demo"], env=env, cwd=tmp_path, capture_output=True,

@@ -13,6 +13,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+pytestmark = pytest.mark.slow  # each test starts and stops an embedded PostgreSQL of its own
+
 
 @pytest.fixture
 def home(tmp_path) -> Iterator[Path]:

@@ -7,12 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from decimal import Decimal
 
 import pytest
 
-from helpers import fetch_events, fetch_rows, insert_row
+from helpers import fetch_events, fetch_rows, insert_row, wait_until
 
 CALL = "GOOGL260220C00340000"
 FORMATS = ["table", "json", "plain", "markdown", "csv"]
@@ -174,8 +174,22 @@ def test_status_watch_refreshes_until_interrupted(desk, desk_env, book, database
     process = subprocess.Popen([sys.executable, "-m", "pmctl", "status", "--watch", "0.3", "--offline",
                                 "--format", "plain"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
-    time.sleep(3)
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=30)
+    lines: list[str] = []
+
+    def read() -> None:
+        for line in process.stdout:
+            lines.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        wait_until(lambda: "".join(lines).count("open positions") >= 2, "two refreshes of the listing", timeout=30)
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+    reader.join(timeout=30)
+    err = process.stderr.read()
+    out = "".join(lines)
     assert process.returncode == 0, err
     assert out.count("open positions") >= 2

@@ -12,8 +12,8 @@ import psycopg
 import pytest
 
 from helpers import fetch_events, fetch_rows, insert_row
-from pmctl.events import EVENT_KINDS
-from pmctl.store import positions as store
+from pmctl.core.vocabulary import EVENT_KINDS
+from pmctl.store import events
 
 CALL = "GOOGL260220C00340000"
 
@@ -138,7 +138,7 @@ def test_every_kind_pmctl_writes_is_one_it_lists(desk, book, database_url, noon)
     assert {event["event_type"] for event in before} >= {"exit_triggered", "order_submitted", "closed"}
     assert {event["event_type"] for event in before} <= EVENT_KINDS
     with psycopg.connect(database_url) as conn, pytest.raises(ValueError, match="nosuch"):
-        store.insert_events(conn, "a", [store.Event(None, "nosuch", {})], "test", noon)
+        events.insert_events(conn, "a", [events.Event(None, "nosuch", {})], "test", noon)
     assert fetch_events(database_url) == before
 
 

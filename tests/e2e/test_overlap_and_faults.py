@@ -7,13 +7,15 @@ import time
 from decimal import Decimal
 
 import psycopg
+import pytest
 
-from helpers import fetch_rows, insert_row
-from test_crash_safety import CALL, start_check, wait_for
+from helpers import fetch_rows, insert_row, wait_until
+from test_crash_safety import CALL, start_check
 
 PATH = os.environ.get("PATH", "/usr/bin:/bin")
 
 
+@pytest.mark.slow
 def test_runs_started_together_send_exactly_one_close(desk, desk_env, state, database_url):
     state.set_position("a", CALL, Decimal("10"), Decimal("5.20"))
     row = insert_row(database_url, ticker="GOOGL", option_symbol=CALL, instrument_type="CALL", quantity=10,
@@ -46,6 +48,7 @@ def test_a_held_lock_is_exit_75_unless_waited_for(desk, state, database_url):
     assert desk("check", "--account", "a").exit_code == 0
 
 
+@pytest.mark.slow
 def test_a_hung_broker_ends_the_cycle_with_exit_1_in_bounded_time(desk, state, database_url):
     state.set_position("a", CALL, Decimal("10"), Decimal("5.20"))
     row = insert_row(database_url, ticker="GOOGL", option_symbol=CALL, instrument_type="CALL", quantity=10,
@@ -69,13 +72,14 @@ def test_rate_limits_and_5xx_on_reads_are_retried(desk, state, database_url):
     assert [r["symbol"] for r in fetch_rows(database_url)] == ["SPY"]
 
 
+@pytest.mark.slow
 def test_a_database_dropped_mid_cycle_is_exit_1_and_the_next_cycle_settles(desk, desk_env, state, database_url):
     state.set_position("a", CALL, Decimal("10"), Decimal("5.20"))
     row = insert_row(database_url, ticker="GOOGL", option_symbol=CALL, instrument_type="CALL", quantity=10,
                      entry_price=Decimal("5.20"), stop_loss=Decimal("4.16"))
     state.inject_fault("/v2/orders", "slow_answer", count=1, method="POST", seconds=1.5)
     process = start_check(desk_env, database_url)
-    wait_for(lambda: len(state.account("a").orders) == 1)
+    wait_until(lambda: len(state.account("a").orders) == 1, "the order at the emulator")
     with psycopg.connect(database_url, autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                       "WHERE application_name = 'pmctl' AND datname = current_database()")

@@ -87,6 +87,7 @@ def test_cleanup_phantoms_names_what_it_left_for_reconcile(desk, state, database
     assert clean.stdout.strip() == "[a] no phantom rows; no other difference between database and broker"
 
 
+@pytest.mark.slow
 def test_status_on_a_fresh_embedded_database_asks_for_migrate(sim, keys, tmp_path):
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "PMCTL_HOME": str(tmp_path / "pm"),
            "PMCTL_ACCOUNTS": "a", "PMCTL_A_API_KEY": keys["a"][0], "PMCTL_A_SECRET_KEY": keys["a"][1],

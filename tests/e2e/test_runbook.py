@@ -227,6 +227,7 @@ def emulator(tmp_path):
     process.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_the_runbook_shows_what_pmctl_prints(clean_env, database_url, tmp_path, emulator):
     port, served = emulator
     text = RUNBOOK.read_text()

@@ -36,6 +36,7 @@ def eight_accounts(pmctl, database_url):
         yield state, {**env, "PMCTL_DATABASE_URL": database_url, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
 
 
+@pytest.mark.slow
 def test_four_processes_cycle_each_account_exactly_once_and_close_once(eight_accounts, database_url):
     state, env = eight_accounts
     runs = [subprocess.Popen([sys.executable, "-m", "pmctl", "check", "--wait", "60", "--once-per", "50"], env=env,

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import psycopg
+import pytest
 
 from helpers import KEYS, insert_row
 from pmctl.store import embedded
@@ -46,6 +47,7 @@ def test_live_accounts_say_so_first(desk):
     assert not desk("check", "--dry-run").stderr.startswith("LIVE")
 
 
+@pytest.mark.slow
 def test_the_embedded_database_listens_only_on_a_unix_socket(tmp_path):
     url = embedded.start(tmp_path / "home")
     with psycopg.connect(url) as conn:

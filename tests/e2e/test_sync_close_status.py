@@ -5,6 +5,8 @@ import subprocess
 import sys
 from decimal import Decimal
 
+import pytest
+
 from helpers import fetch_events, fetch_rows, insert_row
 
 CALL = "GOOGL260220C00340000"
@@ -40,6 +42,7 @@ def test_sync_follows_the_brokers_quantity(desk, state, database_url):
     assert desk("sync", "--dry-run").exit_code == 0
 
 
+@pytest.mark.slow
 def test_concurrent_syncs_adopt_each_position_exactly_once(desk, desk_env, state, database_url):
     for n in range(30):
         state.set_position("a", f"S{n:02d}", Decimal("10"), Decimal("50"))

@@ -1,12 +1,52 @@
-"""What the broker tells pmctl, as plain data the core can decide on.
+"""The market as pmctl sees it: what the broker tells pmctl, as plain data the core can decide on, and the
+market's own clock zone.
 
-Quantities are signed where a position is concerned (a short is negative) and
-Decimal everywhere; times are timezone-aware UTC.
+The broker adapter and the emulator speak this vocabulary; the core never imports them. Quantities are signed
+where a position is concerned (a short is negative) and Decimal everywhere; times are timezone-aware UTC.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from pmctl.core.vocabulary import Side
+
+MARKET_ZONE = ZoneInfo("America/New_York")
+"""US equities and options trade on New York time: sessions, expiries and the trading day are counted in it."""
+
+EXPIRY_TIME = time(16, 0)
+"""Equity options stop trading at 16:00 New York time on their expiration day."""
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A time in UTC; a naive one is taken as UTC already (the original schema's TIMESTAMP columns hold UTC)."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def aware_utc(moment: datetime) -> datetime:
+    """A time in UTC, refusing a naive one: where a time did not come from the database, a missing zone is a bug
+    upstream, and guessing it could shift an expiry by hours."""
+    if moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment.isoformat()}: pmctl times must be timezone-aware")
+    return moment.astimezone(timezone.utc)
+
+
+def utc_text(moment: datetime) -> str:
+    """A time as messages show it: minutes, in UTC, saying so."""
+    return f"{moment.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC"
+
+
+def market_date(moment: datetime) -> date:
+    """The trading day a moment belongs to: New York's date, which in the evening is a day behind UTC's."""
+    return moment.astimezone(MARKET_ZONE).date()
+
+
+def hours_to_expiration(expiration: date | None, now: datetime) -> Decimal | None:
+    if expiration is None:
+        return None
+    expires = datetime.combine(expiration, EXPIRY_TIME, tzinfo=MARKET_ZONE)
+    return (Decimal((expires - now).total_seconds()) / 3600).quantize(Decimal("0.1"))
 
 
 @dataclass(frozen=True)
@@ -22,6 +62,11 @@ class Clock:
     is_open: bool
     next_open: datetime
     next_close: datetime
+
+    @property
+    def market_date(self) -> date:
+        """Today as the market counts days: the calendar, expiries and the daily report all use this date."""
+        return market_date(self.timestamp)
 
 
 @dataclass(frozen=True)
@@ -45,6 +90,10 @@ class Position:
     @property
     def is_short(self) -> bool:
         return self.qty < 0
+
+    @property
+    def side(self) -> Side:
+        return Side.SHORT if self.is_short else Side.LONG
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,30 @@
-"""The operator's forced close: the same close path as the exit rules, aimed by hand."""
+"""What an operator asks for by hand: a forced close through the same guard as the exit rules.
+
+Refusals name the quantity, not the flag it was typed with: the command line
+says which flag (``QuantityRefused.detail``), a Python caller its own words.
+"""
 
 import re
 from decimal import Decimal
 
 from pmctl import occ
-from pmctl.core.check import forced_close
+from pmctl.core.closing import close_action
 from pmctl.core.numbers import num
-from pmctl.core.model import CLOSING, Row, Snapshot
+from pmctl.core.model import Row, Snapshot
+from pmctl.core.vocabulary import Status
 from pmctl.core.plan import Defer, Plan
+from pmctl.core.vocabulary import Reason
 from pmctl.errors import UsageError
 
-FORCED = "forced_close"
 ROW_ID = re.compile(r"[0-9]{1,18}")
+
+
+class QuantityRefused(UsageError):
+    """A close quantity that cannot be sent; ``detail`` follows the quantity in the message."""
+
+    def __init__(self, detail: str):
+        super().__init__(f"quantity {detail}")
+        self.detail = detail
 
 
 def find_row(rows: tuple[Row, ...], target: str) -> Row | None:
@@ -24,7 +37,7 @@ def find_row(rows: tuple[Row, ...], target: str) -> Row | None:
 
 
 def plan_forced_close(snapshot: Snapshot, row: Row, qty: Decimal | None, reason: str | None) -> Plan:
-    if row.status == CLOSING:
+    if row.status == Status.CLOSING:
         raise UsageError(f"row {row.id} ({row.symbol}) is already closing (order {row.close_client_order_id})")
     position = snapshot.position(row.symbol)
     if position is None:
@@ -35,12 +48,12 @@ def plan_forced_close(snapshot: Snapshot, row: Row, qty: Decimal | None, reason:
     if qty is not None:
         unit = "contract" if occ.is_option(row.symbol) else "share"
         if qty < 1:
-            raise UsageError(f"--qty {num(qty)} is below one {unit}")
+            raise QuantityRefused(f"{num(qty)} is below one {unit}")
         if qty > held:
-            raise UsageError(f"--qty {num(qty)} is more than the {num(held)} {row.symbol} held")
+            raise QuantityRefused(f"{num(qty)} is more than the {num(held)} {row.symbol} held")
         if unit == "contract" and qty != qty.to_integral_value():
-            raise UsageError(f"--qty {num(qty)}: an option closes in whole contracts")
+            raise QuantityRefused(f"{num(qty)}: an option closes in whole contracts")
     why = f"operator: {reason}" if reason else "operator's forced close"
     if not snapshot.clock.is_open:
-        return Plan(snapshot.account, (Defer(row.id, row.symbol, reason or FORCED, "deferred: market closed"),))
-    return Plan(snapshot.account, (forced_close(row, reason or FORCED, qty, why, snapshot),))
+        return Plan(snapshot.account, (Defer(row.id, row.symbol, reason or Reason.FORCED_CLOSE, "deferred: market closed"),))
+    return Plan(snapshot.account, (close_action(row, reason or Reason.FORCED_CLOSE, qty, why, snapshot),))
