@@ -3,10 +3,11 @@
 import asyncio
 import queue
 import threading
-import time
 
 import pytest
 from alpaca.trading.client import TradingClient
+
+from helpers import wait_until
 
 @pytest.fixture
 def client_for(sim, keys):
@@ -43,10 +44,8 @@ def run_stream(sim):
 
     yield start
     for client, _ in started:
-        deadline = time.monotonic() + 5
-        while client._loop is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        if client._loop is not None and client._loop.is_running():
+        wait_until(lambda: client._loop is not None, f"{type(client).__name__}'s event loop", timeout=5)
+        if client._loop.is_running():
             asyncio.run_coroutine_threadsafe(client.stop_ws(), client._loop).result(timeout=5)
     sim.state.drop_streams(mode="close")
     for client, thread in started:

@@ -2,7 +2,6 @@
 
 import json
 import threading
-import time
 from contextlib import contextmanager
 from decimal import Decimal
 
@@ -12,6 +11,7 @@ import requests
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
+from helpers import wait_until
 from pmctl.sim import stream_sessions
 from pmctl.sim.server import SimServer
 from pmctl.sim.state import SimState
@@ -218,7 +218,4 @@ def test_stopping_the_emulator_closes_its_streams_and_leaves_no_thread(keys):
             assert said(ws) == [{"T": "success", "msg": "connected"}]
             server.stop()
             assert closed(ws) and ws.close_code == 1000
-    deadline = time.monotonic() + 2
-    while set(threading.enumerate()) - before and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert set(threading.enumerate()) - before == set()
+    wait_until(lambda: not set(threading.enumerate()) - before, "the emulator's threads to end", timeout=2)

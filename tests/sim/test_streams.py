@@ -149,6 +149,7 @@ def test_a_clean_close_is_followed_by_a_reconnect_too(sim, keys, run_stream, col
     assert quotes.get(timeout=ARRIVES).ask_price == 2
 
 
+@pytest.mark.slow
 def test_a_stale_stream_stays_open_and_silent_until_the_client_gives_up_on_it(
         sim, keys, run_stream, collect, state):
     quotes, on_quote = collect()
