@@ -71,9 +71,9 @@ def plan_for(row: Row, policy: Policy) -> ExitPlan:
     stop = Level(row.stop_loss, own) if trade_wins and row.stop_loss is not None else derived_stop
     target = Level(row.take_profit, own) if trade_wins and row.take_profit is not None else derived_target
     underlying = trade_wins and row.is_option
-    trailing = (Level(row.trailing_stop_percent, f"row {row.id}'s own") if row.trailing_stop_percent is not None
+    trailing = (Level(row.trailing_stop_percent, "set on the row") if row.trailing_stop_percent is not None
                 else _sourced(profile, "trailing_stop_percent"))
-    hold, hold_source = ((row.max_hold_minutes, f"row {row.id}'s own") if row.max_hold_minutes is not None
+    hold, hold_source = ((row.max_hold_minutes, "set on the row") if row.max_hold_minutes is not None
                          else (profile.max_hold_minutes, profile.source_text("max_hold_minutes")))
     return ExitPlan(
         strategy=strategy, profile=profile, stop=stop, target=target,
@@ -135,7 +135,7 @@ def _own_source(row: Row) -> str:
         return "from the broker's bracket order"
     if row.plan_source == PlanSource.OPERATOR:
         return "set by the operator"
-    return f"row {row.id}'s own"
+    return "set on the row"
 
 
 def _sourced(profile: Resolved, key: str) -> Level | None:

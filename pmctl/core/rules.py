@@ -40,7 +40,7 @@ class Exit:
 
     @property
     def text(self) -> str:
-        return f"{self.detail} ({self.source})" if self.source else self.detail
+        return f"{self.detail}: {self.source}" if self.source else self.detail
 
 
 @dataclass(frozen=True)
