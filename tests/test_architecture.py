@@ -48,8 +48,9 @@ def test_the_core_imports_nothing_that_does_io(module):
     assert io == [], f"importing {module} loads {io}; the pmctl modules it loaded: {ours}"
 
 
-def store_imports(path: Path, package: str) -> list[str]:
-    """Every import of ``pmctl.store`` in the file, at module level or inside a function, as ``line: module``."""
+def store_imports(path: Path, package: str, of: tuple[str, ...] = ("pmctl.store",)) -> list[str]:
+    """Every import of ``pmctl.store`` (or the modules ``of``) in the file, at module level or inside a function,
+    as ``line: module``."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.Import):
@@ -60,7 +61,7 @@ def store_imports(path: Path, package: str) -> list[str]:
             targets = [module] + [f"{module}.{alias.name}" for alias in node.names]
         else:
             continue
-        if any(target == "pmctl.store" or target.startswith("pmctl.store.") for target in targets):
+        if any(target == module or target.startswith(f"{module}.") for target in targets for module in of):
             found.append(f"{node.lineno}: {ast.unparse(node)}")
     return found
 
@@ -69,6 +70,18 @@ def store_imports(path: Path, package: str) -> list[str]:
 def test_no_command_imports_the_store(name):
     path = PACKAGE / "cli" / f"{name}.py"
     assert store_imports(path, "pmctl.cli") == [], f"pmctl/cli/{name}.py imports the store; go through pmctl.shell"
+
+
+# The shell's own machinery behind its one entry (``pmctl.shell.cycle.run_cycle``): a command that reached for it
+# would run accounts, apply a plan or gather a snapshot with no journal, alerts, metrics or exit-code policy.
+BEHIND_THE_ENTRY = ("pmctl.shell.run", "pmctl.shell.apply", "pmctl.shell.gather")
+
+
+@pytest.mark.parametrize("name", submodules("cli"))
+def test_every_command_runs_accounts_through_the_shells_one_entry(name):
+    path = PACKAGE / "cli" / f"{name}.py"
+    assert store_imports(path, "pmctl.cli", BEHIND_THE_ENTRY) == [], \
+        f"pmctl/cli/{name}.py reaches behind pmctl.shell.cycle.run_cycle"
 
 
 def test_the_store_check_sees_every_way_of_importing_it(tmp_path):

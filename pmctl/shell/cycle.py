@@ -69,8 +69,9 @@ class Report:
 
 
 def run_cycle(settings: Settings, database_url: str, operator: str | None, request: Request) -> Report:
-    """Decision exceptions (a refusal the core raises, such as a row that is not a phantom) propagate: they are
-    the caller's mistake, and nothing has been written for any account when they do."""
+    """A refusal the decision raises (a row that is not a phantom, a close that changed since it was confirmed)
+    propagates to the caller, for the account it was raised in before anything is applied there; ``rehearse``
+    raises it before any account is written."""
     try:
         if request.rehearse and not request.dry_run:
             _run(settings, database_url, operator, replace(request, dry_run=True))
@@ -151,8 +152,8 @@ def _failed(settings, database_url, operator, request: Request, error: DatabaseE
 
 
 def _alert(settings, database_url, operator, notices: list[Notice]) -> None:
-    """Imported here, as the metrics are: a dry run or a cycle without a metrics file does not load email and
-    Prometheus (a tenth of a second of every cron run)."""
+    """Imported here, as the metrics are: a dry run does not load email, nor a run without a metrics file
+    Prometheus (together a tenth of a second of every cron run)."""
     from pmctl.shell import alerting
 
     alerting.send(settings, database_url, notices, actor(operator))
