@@ -17,11 +17,12 @@ from pmctl.store import schema
 ORIGINAL_SCHEMA = (Path(__file__).parent / "original_schema.sql").read_text()
 THE_ORIGINALS_TABLES = ("schema_migrations", "dispatch_recommendations", "dispatch_executions", "active_positions",
                         "position_events", "position_history")
-PMCTL_TABLES = ("broker_accounts", "pmctl_schema_migrations")
+PMCTL_TABLES = ("broker_accounts", "pmctl_schema_migrations", "position_exits", "pending_plans")
 #: What pmctl adds to the original's tables; PostgreSQL 18 lists a NOT NULL column as a constraint too.
 PMCTL_CONSTRAINTS = {("active_positions", "chk_active_positions_tracked_as"),
                      ("active_positions", "chk_active_positions_plan_source")}
-PMCTL_NOT_NULL = {("active_positions", "active_positions_close_attempts_not_null")}
+PMCTL_NOT_NULL = {("active_positions", "active_positions_close_attempts_not_null"),
+                  ("active_positions", "active_positions_scale_out_done_not_null")}
 PMCTL_INDEXES = {("active_positions", "uq_active_positions_open_symbol"),
                  ("active_positions", "idx_active_positions_account_status"),
                  ("position_events", "idx_position_events_account_created")}

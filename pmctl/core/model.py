@@ -1,12 +1,19 @@
 """What the core decides on: a row of ``active_positions`` and a snapshot of one account."""
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from uuid import UUID
 
 from pmctl.core.market import Clock, Fill, NonTradeActivity, Order, Position, Session
 from pmctl.config import RuleDefaults
+from pmctl.core.policy import Policy
+
+if TYPE_CHECKING:
+    from pmctl.core.exit_plan import ExitPlan
 from pmctl.core.vocabulary import Side, Status, Tracking
 
 
@@ -52,6 +59,10 @@ class Row:
     tracked_as: str | None = None
     plan_source: str | None = None
     last_checked_at: datetime | None = None
+    underlying_stop: Decimal | None = None
+    underlying_target: Decimal | None = None
+    scale_out_done: int = 0
+    execution_uuid: UUID | None = None
 
     @property
     def is_short(self) -> bool:
@@ -86,7 +97,11 @@ class Snapshot:
     added to) and, for reconcile, the rows the broker no longer holds;
     ``option_events`` are reconcile's evidence for the latter. Both are empty
     when nothing needs them. Rows younger than ``grace_seconds`` are never
-    called phantom.
+    called phantom. ``policy`` is the exit policy (``pmctl.toml`` over the
+    ``PMCTL_*`` defaults); ``executions`` the desk's ledger entries not yet
+    linked to a row, ``pending_plans`` the plans ``pmctl track`` recorded for
+    positions not yet held, ``underlying_prices`` the last trade of every
+    underlying whose level a row watches.
     """
 
     account: str
@@ -102,6 +117,10 @@ class Snapshot:
     fills: tuple[Fill, ...] = ()
     option_events: tuple[NonTradeActivity, ...] = ()
     grace_seconds: int = 120
+    policy: Policy | None = None
+    executions: tuple["Execution", ...] = ()
+    pending_plans: tuple["PendingPlan", ...] = ()
+    underlying_prices: Mapping[str, Decimal] = field(default_factory=dict)
 
     @property
     def market_date(self):
@@ -112,9 +131,64 @@ class Snapshot:
         return self._positions_by_symbol.get(symbol)
 
     @cached_property
+    def exit_policy(self) -> Policy:
+        """The policy read with the snapshot, or (a snapshot built without one) the ``PMCTL_*`` defaults alone."""
+        from pmctl.core.exit_plan import policy_of
+
+        return self.policy if self.policy is not None else policy_of(self.rules)
+
+    def plan(self, row: Row) -> "ExitPlan":
+        from pmctl.core.exit_plan import plan_for
+
+        return plan_for(row, self.exit_policy)
+
+    def underlying_price(self, row: Row) -> Decimal | None:
+        return self.underlying_prices.get(row.ticker) if row.is_option else None
+
+    @cached_property
     def _positions_by_symbol(self) -> dict[str, Position]:
         """Looked up once per row every cycle: an index keeps a 5,000-position cycle linear."""
         return {position.symbol: position for position in self.positions}
+
+
+@dataclass(frozen=True)
+class Execution:
+    """One trade from the desk's execution ledger (``dispatch_executions``, or the view a desk names instead).
+
+    ``stop_loss`` and ``take_profit`` are as the ledger has them: for an option,
+    the dispatcher priced them on the underlying, not on the premium.
+    """
+
+    execution_id: UUID
+    symbol: str
+    ticker: str
+    instrument_type: str
+    strategy_type: str | None
+    side: str
+    quantity: Decimal
+    entry_price: Decimal
+    executed_at: datetime
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
+    max_hold_minutes: int | None = None
+    stop_order_id: str | None = None
+    target_order_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PendingPlan:
+    """A plan ``pmctl track`` recorded for a position the broker does not hold yet; it waits until ``expires_at``."""
+
+    id: int
+    symbol: str
+    expires_at: datetime
+    strategy_type: str | None = None
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
+    trailing_stop_percent: Decimal | None = None
+    max_hold_minutes: int | None = None
+    underlying_stop: Decimal | None = None
+    underlying_target: Decimal | None = None
 
 
 def too_recent(row: Row, now: datetime, grace: timedelta) -> bool:

@@ -69,12 +69,18 @@ class MarkClosed:
 
 @dataclass(frozen=True)
 class Reopen:
-    """Put a closing row back to open: its close order ended without closing the position."""
+    """Put a closing row back to open: its close order ended without closing the position.
+
+    ``exited``: the order filled as sent for part of the position (a partial exit, a scale-out step), so the
+    next close waits for no backoff; ``scaled_out``: it was a step of the scale-out ladder, now taken.
+    """
 
     row_id: int
     symbol: str
     quantity: Decimal
     why: str
+    exited: bool = False
+    scaled_out: bool = False
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,8 @@ def _filled(row: Row, order: Order) -> list[Action]:
     return [
         ChangeQuantity(row.id, row.symbol, row.quantity, remaining, row.original_quantity or row.quantity,
                        f"close order {order.client_order_id} filled {num(order.filled_qty)} of {num(row.quantity)}"),
-        Reopen(row.id, row.symbol, remaining, f"partial exit: {num(remaining)} {row.symbol} still held"),
+        Reopen(row.id, row.symbol, remaining, f"partial exit: {num(remaining)} {row.symbol} still held",
+               exited=True, scaled_out=row.close_reason == Reason.SCALE_OUT),
     ]
 
 

@@ -14,6 +14,8 @@ from decimal import Decimal
 from pmctl import occ
 from pmctl.core.market import Position
 from pmctl.core import rules
+from pmctl.core.exit_plan import ADOPTED_PROFILE, derived_levels
+from pmctl.core.policy_values import OPTION, STOCK
 from pmctl.core.fills import WentFlat, fills_since, went_flat
 from pmctl.core.numbers import num, stored
 from pmctl.core.model import Row, Snapshot
@@ -115,8 +117,9 @@ def adoption(position: Position, snapshot: Snapshot, tracked_as: str = Tracking.
     """
     side = position.side
     quarantined = tracked_as == Tracking.QUARANTINE
-    levels = rules.default_levels(side, position.avg_entry_price, snapshot.rules)
     contract = occ.parse(position.symbol) if occ.is_option(position.symbol) else None
+    profile = snapshot.exit_policy.resolve(ADOPTED_PROFILE, OPTION if contract else STOCK)
+    stop, target = derived_levels(side, position.avg_entry_price, profile, contract is not None)
     return Adopt(
         symbol=position.symbol,
         ticker=contract.root if contract else position.symbol,
@@ -127,10 +130,10 @@ def adoption(position: Position, snapshot: Snapshot, tracked_as: str = Tracking.
         entry_time=entered or snapshot.clock.timestamp,
         strike_price=contract.strike if contract else None,
         expiration_date=contract.expiration if contract else None,
-        stop_loss=None if quarantined else levels.stop_loss,
-        take_profit=None if quarantined else levels.take_profit,
-        trailing_stop_percent=None if quarantined else snapshot.rules.trailing_stop_percent,
-        max_hold_minutes=None if quarantined else snapshot.rules.max_hold_minutes,
+        stop_loss=None if quarantined or stop is None else stop.price,
+        take_profit=None if quarantined or target is None else target.price,
+        trailing_stop_percent=None,
+        max_hold_minutes=None,
         current_price=position.current_price,
         why=f"the broker holds {num(position.qty)} {position.symbol} and no row tracks it",
         tracked_as=tracked_as,

@@ -51,6 +51,7 @@ class Reason(StrEnum):
     DAY_TRADE_CLOSE = "day_trade_close"
     EXPIRATION_RISK = "expiration_risk"
     MAX_HOLD_TIME = "max_hold_time"
+    SCALE_OUT = "scale_out"
     FORCED_CLOSE = "forced_close"
     COVER_SHORT = "cover_short"
     CLOSED_AT_BROKER = "closed_at_broker"
@@ -71,7 +72,7 @@ class Reason(StrEnum):
 
 
 _RULE_REASONS = frozenset({Reason.STOP_LOSS, Reason.TAKE_PROFIT, Reason.TRAILING_STOP, Reason.DAY_TRADE_CLOSE,
-                           Reason.EXPIRATION_RISK, Reason.MAX_HOLD_TIME})
+                           Reason.EXPIRATION_RISK, Reason.MAX_HOLD_TIME, Reason.SCALE_OUT})
 
 #: The broker's non-trade activities that end an option position, and the close reason each gives.
 OPTION_EVENT_REASONS = {"OPEXP": Reason.EXPIRED, "OPEXC": Reason.EXERCISED, "OPASN": Reason.ASSIGNED}

@@ -50,7 +50,7 @@ def _nothing(snapshot) -> Plan:
 def _offline(settings: Settings, database_url: str, names: list[str]) -> list[status.Line]:
     with reading(settings, database_url) as conn:
         rows = tuple(row for name in names for row in positions.live_rows(conn, name))
-    return status.offline_lines(rows, datetime.now(timezone.utc), settings.rules)
+    return status.offline_lines(rows, datetime.now(timezone.utc), settings.policy)
 
 
 def _unconfirmed(error) -> str:

@@ -162,12 +162,18 @@ def mark_closed(conn: psycopg.Connection, account: str, action: MarkClosed, now:
 
 
 def reopen(conn: psycopg.Connection, account: str, action: Reopen, now: datetime) -> bool:
-    """Back to open after a close that did not close; the next attempt gets a new client order id."""
+    """Back to open after a close that did not close; the next attempt gets a new client order id.
+
+    A partial exit that filled as sent leaves no backoff behind (its submission time is cleared) and a
+    scale-out step counts as taken.
+    """
     cursor = conn.execute(
         "UPDATE active_positions SET status = 'open', close_client_order_id = NULL, close_order_id = NULL, "
-        "close_quantity = NULL, close_attempts = close_attempts + 1, updated_at = %s "
+        "close_quantity = NULL, close_attempts = close_attempts + 1, "
+        "close_submitted_at = CASE WHEN %s THEN NULL ELSE close_submitted_at END, "
+        "scale_out_done = scale_out_done + %s, updated_at = %s "
         "WHERE id = %s AND account_name = %s AND status = 'closing'",
-        (now, action.row_id, account),
+        (action.exited, int(action.scaled_out), now, action.row_id, account),
     )
     return cursor.rowcount == 1
 
