@@ -109,6 +109,9 @@ class Adopt:
     tracked_as: str
     strategy_type: str
     plan_source: str
+    underlying_stop: Decimal | None = None
+    underlying_target: Decimal | None = None
+    pending_plan_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -177,16 +180,30 @@ class Edit:
     symbol: str
     old: dict
     new: dict
+    release: bool = False
 
     def text(self) -> str:
         """``stop_loss 700 -> 720, take_profit none -> 800``: one format for every value, in the audit and on screen."""
-        return ", ".join(f"{field} {_shown(self.old[field])} -> {_shown(self.new[field])}" for field in self.new)
+        changes = ", ".join(f"{field} {_shown(self.old[field])} -> {_shown(self.new[field])}" for field in self.new)
+        return changes + (", released from quarantine" if self.release else "")
 
     def recorded(self) -> dict:
         """The event's data: the readable text, and the values as JSON (decimals as plain strings, none as null)."""
-        return {"symbol": self.symbol, "text": self.text(),
+        released = {"released_from_quarantine": True} if self.release else {}
+        return {"symbol": self.symbol, "text": self.text(), **released,
                 "old": {field: _stored(value) for field, value in self.old.items()},
                 "new": {field: _stored(value) for field, value in self.new.items()}}
+
+
+@dataclass(frozen=True)
+class AwaitPosition:
+    """Keep an operator's plan (``pmctl track``) for a position the broker does not hold yet, until ``expires_at``;
+    the cycle that adopts the position adopts it with this plan."""
+
+    symbol: str
+    plan: dict
+    expires_at: datetime
+    why: str
 
 
 #: The word for an exit parameter that is not set, as an operator types it and as it is shown.
@@ -212,10 +229,11 @@ class ClearBrackets:
     order_ids: tuple[str, ...]
 
 
-Action = Close | Defer | MarkClosed | Reopen | Adopt | ChangeQuantity | FollowEntry | Refresh | Alert | ClearBrackets | Edit
+Action = (Close | Defer | MarkClosed | Reopen | Adopt | ChangeQuantity | FollowEntry | Refresh | Alert | ClearBrackets
+          | Edit | AwaitPosition)
 
 #: Actions that change a position's state or send an order; a dry-run holding one exits 3.
-CHANGES = (Close, MarkClosed, Reopen, Adopt, ChangeQuantity, FollowEntry, Edit)
+CHANGES = (Close, MarkClosed, Reopen, Adopt, ChangeQuantity, FollowEntry, Edit, AwaitPosition)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pmctl.core.exit_plan import ADOPTED_PROFILE, derived_levels
 from pmctl.core.policy_values import OPTION, STOCK
 from pmctl.core.fills import WentFlat, fills_since, went_flat
 from pmctl.core.numbers import num, stored
-from pmctl.core.model import Row, Snapshot
+from pmctl.core.model import PendingPlan, Row, Snapshot
 from pmctl.core.vocabulary import AlertKind, PlanSource, Reason, Severity, Status, Tracking
 from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity, FollowEntry, MarkClosed, Plan
 
@@ -95,6 +95,9 @@ def _untracked(position: Position, snapshot: Snapshot) -> list[Action]:
     if not snapshot.adopt:
         return [Alert(None, position.symbol, AlertKind.UNTRACKED, Severity.WARNING,
                       f"untracked {held}; adoption is off for this account")]
+    waiting = waiting_plan(snapshot, position.symbol)
+    if waiting is not None:
+        return [with_plan(adoption(position, snapshot), waiting, "pmctl track")]
     if is_unexpected_short(position):
         return [adoption(position, snapshot, Tracking.QUARANTINE), unexpected_short_alert(None, position)]
     return [adoption(position, snapshot)]
@@ -205,3 +208,23 @@ def _reopened(row: Row, position: Position, flat: WentFlat, snapshot: Snapshot) 
 def sync_plan(snapshot: Snapshot) -> Plan:
     """``pmctl sync``'s decision: what ``plan_sync`` finds, as the plan the shell applies."""
     return Plan(snapshot.account, tuple(plan_sync(snapshot)))
+
+
+def with_plan(adopt: Adopt, plan: PendingPlan, origin: str) -> Adopt:
+    """An adoption with an operator's plan: its levels and strategy, the operator's from now on."""
+    given = {key: value for key, value in _levels(plan).items() if value is not None}
+    return replace(adopt, **given, tracked_as=Tracking.ADOPTED, plan_source=PlanSource.OPERATOR,
+                   strategy_type=plan.strategy_type or adopt.strategy_type,
+                   pending_plan_id=plan.id or None, why=f"{adopt.why}; with {origin}'s plan")
+
+
+def waiting_plan(snapshot: Snapshot, symbol: str) -> PendingPlan | None:
+    """The plan ``pmctl track`` left for ``symbol``, while it has not expired."""
+    return next((plan for plan in snapshot.pending_plans
+                 if plan.symbol == symbol and plan.expires_at > snapshot.clock.timestamp), None)
+
+
+def _levels(plan: PendingPlan) -> dict:
+    return {"stop_loss": plan.stop_loss, "take_profit": plan.take_profit,
+            "trailing_stop_percent": plan.trailing_stop_percent, "max_hold_minutes": plan.max_hold_minutes,
+            "underlying_stop": plan.underlying_stop, "underlying_target": plan.underlying_target}

@@ -135,6 +135,7 @@ class EventKind(StrEnum):
     CLOSED = "closed"
     REOPENED = "reopened"
     EDITED = "edited"
+    PLAN_WAITING = "plan_waiting"
     ALERT_SENT = "alert_sent"
 
 

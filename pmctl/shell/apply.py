@@ -23,11 +23,11 @@ from pmctl.core import settle
 from pmctl.core.market import Order
 from pmctl.core.model import Row, Snapshot
 from pmctl.core.numbers import num
-from pmctl.core.plan import (Action, Adopt, Alert, ChangeQuantity, ClearBrackets, Close, Defer, Edit, FollowEntry,
-                              MarkClosed, Plan, Refresh, Reopen)
+from pmctl.core.plan import (Action, Adopt, Alert, AwaitPosition, ChangeQuantity, ClearBrackets, Close, Defer, Edit,
+                              FollowEntry, MarkClosed, Plan, Refresh, Reopen)
 from pmctl.core.vocabulary import EventKind, OutcomeStatus, Severity
 from pmctl.shell.ports import Broker
-from pmctl.store import events, positions
+from pmctl.store import events, pending, positions
 from pmctl.store.events import Event
 
 #: Statuses of an action that went as it should, or could not go otherwise (deferred, cooled down).
@@ -79,7 +79,17 @@ class Applier:
                 outcomes.append(self._close(action))
             elif isinstance(action, Edit):
                 outcomes.append(self._edit(action))
+            elif isinstance(action, AwaitPosition):
+                outcomes.append(self._await(action))
         return outcomes
+
+    def _await(self, action: AwaitPosition) -> Outcome:
+        with self.conn.transaction():
+            plan_id = pending.keep(self.conn, self.account, action.symbol, action.plan, action.expires_at, self.actor)
+            events.insert_events(self.conn, self.account, [Event(None, EventKind.PLAN_WAITING, {
+                "symbol": action.symbol, "plan_id": plan_id, "plan": action.plan, "expires_at": action.expires_at,
+                "why": action.why})], self.actor, self.now)
+        return Outcome(action, f"kept as plan {plan_id}")
 
     def _bookkeeping(self, plan: Plan) -> list[Outcome]:
         refreshes, adoptions, changes = plan.of(Refresh), plan.of(Adopt), plan.of(ChangeQuantity)
@@ -87,6 +97,8 @@ class Applier:
         with self.conn.transaction():
             positions.refresh(self.conn, self.account, refreshes, self.now)
             adopted = positions.adopt(self.conn, self.account, adoptions)
+            pending.taken(self.conn, self.account, {a.pending_plan_id: adopted[a.symbol] for a in adoptions
+                                                    if a.pending_plan_id is not None and a.symbol in adopted})
             positions.change_quantities(self.conn, self.account, changes, self.now)
             positions.follow_entries(self.conn, self.account, follows, self.now)
             for clear in brackets:
@@ -151,11 +163,16 @@ class Applier:
         return Outcome(alert, "recorded")
 
     def _edit(self, edit: Edit) -> Outcome:
-        with self.conn.transaction():
-            if not positions.set_exit_parameters(self.conn, self.account, edit.row_id, edit.new):
-                return Outcome(edit, "skipped: another run changed the row first", OutcomeStatus.CONFLICT)
-            events.insert_events(self.conn, self.account, [Event(edit.row_id, EventKind.EDITED, edit.recorded())],
-                                 self.actor, self.now)
+        """A value the desk's own constraints refuse (a strategy outside its CHECK) fails the edit alone."""
+        try:
+            with self.conn.transaction():
+                if not positions.set_exit_parameters(self.conn, self.account, edit.row_id, edit.new, edit.release):
+                    return Outcome(edit, "skipped: another run changed the row first", OutcomeStatus.CONFLICT)
+                events.insert_events(self.conn, self.account,
+                                     [Event(edit.row_id, EventKind.EDITED, edit.recorded())], self.actor, self.now)
+        except psycopg.errors.CheckViolation as refused:
+            return Outcome(edit, f"the database refused it ({refused.diag.constraint_name}: "
+                                 f"{refused.diag.message_primary})", OutcomeStatus.FAILED)
         return Outcome(edit, "changed")
 
     def _close(self, action: Close) -> Outcome:
@@ -232,4 +249,4 @@ def _closed_event(action: MarkClosed) -> Event:
 
 def _adopted_data(adopt: Adopt) -> dict:
     return {"symbol": adopt.symbol, "side": adopt.side, "quantity": adopt.quantity, "entry_price": adopt.entry_price,
-            "tracked_as": adopt.tracked_as, "why": adopt.why}
+            "tracked_as": adopt.tracked_as, "plan_source": adopt.plan_source, "why": adopt.why}

@@ -19,7 +19,7 @@ from pmctl.core.exit_plan import plan_for
 from pmctl.core.model import Row, Snapshot
 from pmctl.core.vocabulary import RECORDED_ALERTS, Status
 from pmctl.shell.ports import Broker
-from pmctl.store import events, positions
+from pmctl.store import events, pending, positions
 
 
 def read_snapshot(
@@ -48,6 +48,7 @@ def read_snapshot(
         close_orders=close_orders,
         recent_alerts=events.recent_alerts(conn, account.name, RECORDED_ALERTS, since),
         grace_seconds=settings.reconcile_grace_seconds,
+        pending_plans=_waiting_plans(conn, account.name, rows, held, clock.timestamp),
     )
     gone = reconcile.evidence_since(snapshot) if evidence else None
     starts = [start for start in (gone, sync.fills_needed_since(snapshot)) if start is not None]
@@ -57,6 +58,15 @@ def read_snapshot(
     if gone is None:
         return snapshot
     return replace(snapshot, option_events=tuple(broker.option_events_since(gone - timedelta(days=1))))
+
+
+def _waiting_plans(conn: psycopg.Connection, account: str, rows: tuple[Row, ...], held: tuple[Position, ...],
+                   now) -> tuple:
+    """Read only in a cycle that may adopt (a position without a row), so a steady cycle costs no statement more."""
+    tracked = {row.symbol for row in rows}
+    if all(position.symbol in tracked for position in held):
+        return ()
+    return pending.waiting(conn, account, now)
 
 
 def _close_orders(broker: Broker, rows: tuple[Row, ...], orders: tuple[Order, ...],
