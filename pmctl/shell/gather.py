@@ -4,7 +4,8 @@ The broker is read first so that a row the dispatcher inserts for a fresh fill
 a moment later is seen with its position rather than adopted twice. The
 broker's fills are read only when the snapshot needs them (a row disagrees with
 its position, or reconcile settles rows the broker no longer holds): one
-request for the account, from the earliest time any row needs.
+request for the account, from the earliest time any row needs, and with them
+the orders the exits ledger already holds, so no fill is counted twice.
 """
 
 from dataclasses import replace
@@ -18,7 +19,7 @@ from pmctl.core import closing, reconcile, rules, sync
 from pmctl.core.model import Row, Snapshot
 from pmctl.core.vocabulary import RECORDED_ALERTS, Status
 from pmctl.shell.ports import Broker
-from pmctl.store import events, positions
+from pmctl.store import events, exits, positions
 
 
 def read_snapshot(
@@ -51,7 +52,8 @@ def read_snapshot(
     starts = [start for start in (gone, sync.fills_needed_since(snapshot)) if start is not None]
     if not starts:
         return snapshot
-    snapshot = replace(snapshot, fills=tuple(broker.fills_since(min(starts))))
+    snapshot = replace(snapshot, fills=tuple(broker.fills_since(min(starts))),
+                       recorded_exits=exits.recorded_orders(conn, account.name, [row.id for row in rows]))
     if gone is None:
         return snapshot
     return replace(snapshot, option_events=tuple(broker.option_events_since(gone - timedelta(days=1))))
