@@ -62,7 +62,8 @@ def report(
     with env.database() as conn:
         opened = history.opened_between(conn, names, start, end)
         closed = history.closed_between(conn, names, start, end)
-    result = daily_report(chosen, tuple(names), opened, closed)
+        exits = history.exits_between(conn, names, start, end)
+    result = daily_report(chosen, tuple(names), opened, closed, exits)
     output.render(listing.REPORT_REASONS, listing.report_rows(result), fmt, title=f"closes by reason, {chosen}",
                   summary=listing.report_summary(result), json_key="by_reason", extra=listing.report_extra(result),
                   totals=listing.report_totals(result))
