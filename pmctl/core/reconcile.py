@@ -121,14 +121,14 @@ def _gone_row(row: Row, snapshot: Snapshot, grace: timedelta) -> Finding:
     order = _close_order(row, snapshot)
     if order is not None and order.status in WORKING:
         return Finding(FindingKind.CLOSING, row.id, row.symbol, f"close order {order.client_order_id} is still working", None)
+    sold = _close_order_fill(row, order)
+    left = row.quantity - exits.total(sold)
     if order is not None and order.is_filled:
         why = f"close order {order.client_order_id} filled {num(order.filled_qty)} at {num(order.filled_avg_price)}"
-        reason = row.close_reason or Reason.CLOSED_AT_BROKER
-        sold = exits.of_order(row, order, reason)
-        rest = _sold_by_fills(row, row.quantity - order.filled_qty, snapshot, frozenset({order.id}))
         return Finding(FindingKind.STUCK_CLOSING, row.id, row.symbol, why, MarkClosed(
-            row.id, row.symbol, reason, order.filled_avg_price, order.filled_at,
-            order.id, why, {"order_id": order.id, "filled_qty": order.filled_qty}, ((sold,) if sold else ()) + rest))
+            row.id, row.symbol, row.close_reason or Reason.CLOSED_AT_BROKER, order.filled_avg_price, order.filled_at,
+            order.id, why, {"order_id": order.id, "filled_qty": order.filled_qty},
+            sold + _sold_by_fills(row, left, snapshot, sold)))
     event = _option_event(row, snapshot.option_events)
     if event is not None:
         reason = OPTION_EVENT_REASONS[event.activity_type]
@@ -137,27 +137,38 @@ def _gone_row(row: Row, snapshot: Snapshot, grace: timedelta) -> Finding:
         return Finding(FindingKind(reason), row.id, row.symbol, why, MarkClosed(
             row.id, row.symbol, reason, exit_price, None, None, why,
             {"activity_id": event.id, "activity_type": event.activity_type, "broker_qty": 0},
-            (exits.without_fill(row, row.quantity, reason, exit_price),)))
-    fills = _closing_fills(row, snapshot.fills, snapshot.recorded_orders(row))
+            sold + _unseen(row, left, reason, exit_price)))
+    fills = _closing_fills(row, snapshot.fills, snapshot.recorded_orders(row) - {line.order_id for line in sold})
     if fills:
         price, last = weighted([(fill.price, fill.qty) for fill in fills], row.quantity), fills[-1]
         why = f"closed at the broker: {len(fills)} fill(s) averaging {num(price)}, last at {last.time:%Y-%m-%d %H:%M:%S} UTC"
         return Finding(FindingKind.PHANTOM, row.id, row.symbol, why, MarkClosed(
             row.id, row.symbol, Reason.CLOSED_AT_BROKER, price, last.time, last.order_id, why,
             {"broker_qty": 0, "fill_found": True, "fill_ids": [fill.id for fill in fills]},
-            _sold_by_fills(row, row.quantity, snapshot)))
+            sold + _sold_by_fills(row, left, snapshot, sold)))
     why = "the broker holds none and shows no fill since entry: exit price unknown"
     return Finding(FindingKind.PHANTOM, row.id, row.symbol, why, MarkClosed(
         row.id, row.symbol, Reason.PHANTOM, None, None, None, why, {"broker_qty": 0, "fill_found": False},
-        (exits.without_fill(row, row.quantity, Reason.PHANTOM),)))
+        sold + _unseen(row, left, Reason.PHANTOM)))
+
+
+def _close_order_fill(row: Row, order) -> tuple[exits.ExitFill, ...]:
+    """What the row's own close order sold before it ended: its line, at the order's cumulative fill."""
+    line = None if order is None else exits.of_order(row, order, row.close_reason or Reason.CLOSED_AT_BROKER)
+    return () if line is None else (line,)
 
 
 def _sold_by_fills(row: Row, quantity: Decimal, snapshot: Snapshot,
-                   also: frozenset[str] = frozenset()) -> tuple[exits.ExitFill, ...]:
-    """The exits the broker's fills show for a row it no longer holds, oldest first, up to ``quantity``."""
-    recorded = snapshot.recorded_orders(row) | also
+                   sold: tuple[exits.ExitFill, ...]) -> tuple[exits.ExitFill, ...]:
+    """The exits the broker's fills show for a row it no longer holds, oldest first, up to ``quantity``; not the
+    fills of an order already recorded, or of the row's close order (``sold``)."""
+    recorded = snapshot.recorded_orders(row) | {line.order_id for line in sold}
     return exits.of_fills(row, ((fill, fill.qty) for fill in _closing_fills(row, snapshot.fills, recorded)),
                           quantity, Reason.CLOSED_AT_BROKER, recorded)
+
+
+def _unseen(row: Row, quantity: Decimal, reason: str, price: Decimal | None = None) -> tuple[exits.ExitFill, ...]:
+    return (exits.without_fill(row, quantity, reason, price),) if quantity > 0 else ()
 
 
 def _stuck(row: Row, snapshot: Snapshot) -> list[Finding]:
