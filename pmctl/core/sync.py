@@ -172,7 +172,9 @@ def follow(row: Row, position: Position, snapshot: Snapshot) -> list[Action]:
 
 def sold_at_broker(row: Row, quantity: Decimal, snapshot: Snapshot) -> tuple[ExitFill, ...]:
     """The exits of a position that shrank at the broker (a hand sale): its reducing fills since the row's last
-    check, newest first, up to what it lost; what no fill shows is recorded at a price unknown.
+    check (from its very second: a sale stamped then may not have been in that check's positions), newest
+    first, up to what it lost, not those of an order already recorded; what no fill shows is recorded at a
+    price unknown.
 
     A row never checked that holds less than it says may be an entry that filled in part: it lost nothing it
     ever held, so without fills it records no exit.
@@ -180,7 +182,7 @@ def sold_at_broker(row: Row, quantity: Decimal, snapshot: Snapshot) -> tuple[Exi
     if quantity <= 0:
         return ()
     since = fills_since(row)
-    fills = sorted((fill for fill in exits.reducing(row, snapshot.fills) if fill.time > since),
+    fills = sorted((fill for fill in exits.reducing(row, snapshot.fills) if fill.time >= since),
                    key=lambda fill: fill.time, reverse=True)
     lines = exits.of_fills(row, ((fill, fill.qty) for fill in fills), quantity, Reason.CLOSED_AT_BROKER,
                            snapshot.recorded_orders(row))

@@ -4,8 +4,10 @@ The broker is read first so that a row the dispatcher inserts for a fresh fill
 a moment later is seen with its position rather than adopted twice. The
 broker's fills are read only when the snapshot needs them (a row disagrees with
 its position, or reconcile settles rows the broker no longer holds): one
-request for the account, from the earliest time any row needs, and with them
-the orders the exits ledger already holds, so no fill is counted twice.
+request for the account, from the earliest time any row needs (a second
+earlier: the broker's ``after`` is exclusive, and a hand sale may share the
+second of the row's last check), and with them the orders the exits ledger
+already holds, so no fill is counted twice.
 """
 
 from dataclasses import replace
@@ -52,7 +54,7 @@ def read_snapshot(
     starts = [start for start in (gone, sync.fills_needed_since(snapshot)) if start is not None]
     if not starts:
         return snapshot
-    snapshot = replace(snapshot, fills=tuple(broker.fills_since(min(starts))),
+    snapshot = replace(snapshot, fills=tuple(broker.fills_since(min(starts) - closing.LOOKUP_MARGIN)),
                        recorded_exits=exits.recorded_orders(conn, account.name, [row.id for row in rows]))
     if gone is None:
         return snapshot
