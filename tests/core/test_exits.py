@@ -73,8 +73,8 @@ def test_reconcile_records_an_expiry_at_zero_an_assignment_at_a_price_unknown_an
     events = (NonTradeActivity("e1", "OPEXP", CALL, Decimal(10), NOON.date()),
               NonTradeActivity("e2", "OPASN", "GOOGL260220P00300000", Decimal(10), NOON.date()))
     fills = (sale(1, "2", "150", 1, "earlier", "QCOM"), sale(2, "5", "151", 2, "hand", "QCOM"))
-    _, plan = plan_reconcile(snapshot(rows, [], fills=fills, option_events=events,
-                                      recorded_exits={3: frozenset({"earlier"})}), cover_shorts=False)
+    plan = plan_reconcile(snapshot(rows, [], fills=fills, option_events=events,
+                                   recorded_exits={3: frozenset({"earlier"})}), cover_shorts=False)
     closes = {action.row_id: action for action in plan.of(MarkClosed)}
     assert lines(closes[1]) == [(Decimal(10), Decimal(0), "expired", None, ExitSource.BROKER)]
     assert lines(closes[2]) == [(Decimal(10), None, "assigned", None, ExitSource.BROKER)]
@@ -86,7 +86,7 @@ def test_reconcile_settles_a_stuck_partial_close_and_a_hand_sale_in_one_quantity
     stuck = row(status="closing", close_client_order_id="pmctl-a-1-0", close_reason="stop_loss",
                 close_submitted_at=NOON - timedelta(minutes=10), last_checked_at=CHECKED)
     fills = (sale(1, "4", "95", 1, "o-pmctl-a-1-0"), sale(2, "3", "96", 2, "hand"))
-    _, plan = plan_reconcile(snapshot([stuck], [position(qty="3")], fills=fills, close_orders={
+    plan = plan_reconcile(snapshot([stuck], [position(qty="3")], fills=fills, close_orders={
         "pmctl-a-1-0": order("pmctl-a-1-0", "canceled", "4", "95")}), cover_shorts=False)
     [change] = plan.of(ChangeQuantity)
     assert (change.old, change.new) == (Decimal(10), Decimal(3))
@@ -221,7 +221,7 @@ class Desk:
         elif kind == "check":
             self.apply(plan_check(self.snapshot()).actions)
         elif kind == "reconcile":
-            self.apply(plan_reconcile(self.snapshot(), cover_shorts=False)[1].actions)
+            self.apply(plan_reconcile(self.snapshot(), cover_shorts=False).actions)
 
 
 MOVES = st.one_of(
