@@ -7,6 +7,7 @@ operator would read ``position_exits`` with psql; the report as the desk reads i
 import json
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import psycopg
 import psycopg.rows
@@ -14,6 +15,8 @@ import psycopg.rows
 from helpers import NOON, fetch_rows, insert_row
 
 DAY = "2026-02-03"
+EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "pmctl.toml.example"
+CALL = "GOOGL260220C00340000"
 
 
 def at(state, minutes: int) -> None:
@@ -154,3 +157,21 @@ def test_two_partial_closes_report_in_full_and_leave_events_and_status_as_they_w
     assert [(p["id"], p["quantity"], p["status"]) for p in status] == [(row, "50.0000", "open")]
     events = json.loads(desk("events", "-a", "a", "--format", "json").stdout)["events"]
     assert [e["kind"] for e in reversed(events)] == ["exit_triggered", "order_submitted", "reopened", "quantity_changed"] * 2
+
+
+def test_the_example_policys_two_step_scale_out_reports_both_steps_in_full(desk, state, database_url):
+    policy = {"PMCTL_POLICY_FILE": str(EXAMPLE)}
+    state.set_position("a", CALL, Decimal(10), Decimal("4.00"))
+    row = insert_row(database_url, ticker="GOOGL", option_symbol=CALL, instrument_type="CALL", quantity=10,
+                     entry_price=Decimal("4.00"), entry_time=NOON - timedelta(hours=1), strike_price=340,
+                     expiration_date="2026-02-20")
+    for price in ("6.00", "6.00", "7.00", "7.00"):
+        state.set_price(CALL, Decimal(price))
+        result = desk("check", "-a", "a", env=policy)
+        assert result.exit_code == 0, result.stdout + result.stderr
+
+    assert [line[:3] for line in ledger(database_url, row)] == [(Decimal(5), Decimal(6), "scale_out"),
+                                                                 (Decimal(2), Decimal(7), "scale_out")]
+    data = report(desk)
+    assert by_reason(data) == {"scale_out": (1, "1600.0000", 0)}
+    assert (data["realized_pnl"], data["closed"]) == ("1600.0000", 0)
