@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 
+from pmctl.core.exits import ExitFill
 from pmctl.core.market import CloseRequest
 from pmctl.core.numbers import num
 
@@ -55,7 +56,10 @@ class Defer:
 
 @dataclass(frozen=True)
 class MarkClosed:
-    """Close a row in the database: its position is gone at the broker."""
+    """Close a row in the database: its position is gone at the broker.
+
+    ``exits``: the fills that took it (the exits ledger's lines, written with the close).
+    """
 
     row_id: int
     symbol: str
@@ -65,6 +69,7 @@ class MarkClosed:
     order_id: str | None
     why: str
     evidence: dict = field(default_factory=dict)
+    exits: tuple[ExitFill, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,10 @@ class Adopt:
 
 @dataclass(frozen=True)
 class ChangeQuantity:
-    """Make a row's quantity follow the broker's (a partial fill or a partial exit)."""
+    """Make a row's quantity follow the broker's (a partial fill or a partial exit).
+
+    ``exits``: what a smaller quantity sold (the exits ledger's lines, written with the change).
+    """
 
     row_id: int
     symbol: str
@@ -124,6 +132,7 @@ class ChangeQuantity:
     new: Decimal
     original: Decimal
     why: str
+    exits: tuple[ExitFill, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import psycopg
 
 from pmctl.broker import errors
 from pmctl.core import settle
+from pmctl.core.exits import ExitFill
 from pmctl.core.market import Order
 from pmctl.core.model import Row, Snapshot
 from pmctl.core.numbers import num
@@ -27,7 +28,7 @@ from pmctl.core.plan import (Action, Adopt, Alert, AwaitPosition, ChangeQuantity
                               FollowEntry, MarkClosed, Plan, Refresh, Reopen)
 from pmctl.core.vocabulary import EventKind, OutcomeStatus, Severity
 from pmctl.shell.ports import Broker
-from pmctl.store import events, pending, positions
+from pmctl.store import events, exits, pending, positions
 from pmctl.store.events import Event
 
 #: Statuses of an action that went as it should, or could not go otherwise (deferred, cooled down).
@@ -99,7 +100,8 @@ class Applier:
             adopted = positions.adopt(self.conn, self.account, adoptions)
             pending.taken(self.conn, self.account, {a.pending_plan_id: adopted[a.symbol] for a in adoptions
                                                     if a.pending_plan_id is not None and a.symbol in adopted})
-            positions.change_quantities(self.conn, self.account, changes, self.now)
+            changed = positions.change_quantities(self.conn, self.account, changes, self.now)
+            self._record_exits([line for change in changes if change.row_id in changed for line in change.exits])
             positions.follow_entries(self.conn, self.account, follows, self.now)
             for clear in brackets:
                 positions.clear_brackets(self.conn, self.account, clear.row_id, list(clear.order_ids))
@@ -150,6 +152,7 @@ class Applier:
                 event = Event(action.row_id, EventKind.REOPENED, {"symbol": action.symbol, "why": action.why})
             if done:
                 events.insert_events(self.conn, self.account, [event], self.actor, self.now)
+                self._record_exits(_exits_of(action))
         if not done:
             return Outcome(action, "skipped: another run changed the row first", OutcomeStatus.CONFLICT)
         return Outcome(action, "closed" if isinstance(action, MarkClosed) else "back to open")
@@ -215,10 +218,11 @@ class Applier:
                 "symbol": order.symbol, "side": order.side, "qty": order.qty, "order_id": order.id,
                 "client_order_id": order.client_order_id, "claim": action.client_order_id, "via": action.route,
                 "status": order.status})]
-            if settled is not None:
+            if isinstance(settled, MarkClosed):
                 positions.mark_closed(self.conn, self.account, settled, self.now)
                 written.append(_closed_event(settled))
             events.insert_events(self.conn, self.account, written, self.actor, self.now)
+            self._record_exits(_exits_of(settled))
         if order.is_filled:
             return Outcome(action, f"filled {num(order.filled_qty)} at {num(order.filled_avg_price)}: closed")
         return Outcome(action, f"order {order.id} {order.status}; settled when it fills", OutcomeStatus.SENT)
@@ -235,9 +239,20 @@ class Applier:
                 "already_flat": flat, "why": reopen.why})], self.actor, self.now)
         return Outcome(action, reopen.why, OutcomeStatus.FAILED)
 
+    def _record_exits(self, lines: list[ExitFill]) -> None:
+        """The exits ledger's lines, inside the caller's transaction: written with the settlement they belong to."""
+        exits.record(self.conn, self.account, lines, self.now)
+
     def _record(self, row: Row, kind: EventKind, data: dict) -> None:
         with self.conn.transaction():
             events.insert_events(self.conn, self.account, [Event(row.id, kind, data)], self.actor, self.now)
+
+
+def _exits_of(settled: MarkClosed | Reopen | ExitFill | None) -> list[ExitFill]:
+    """What a settlement sold: a close's exits, or a close order's fill answered before the order ended."""
+    if isinstance(settled, ExitFill):
+        return [settled]
+    return list(settled.exits) if isinstance(settled, MarkClosed) else []
 
 
 def _closed_event(action: MarkClosed) -> Event:

@@ -98,15 +98,17 @@ def adopt(conn: psycopg.Connection, account: str, adoptions: list[Adopt]) -> dic
     return {symbol: row_id for row_id, symbol in cursor.fetchall()}
 
 
-def change_quantities(conn: psycopg.Connection, account: str, changes: list[ChangeQuantity], now: datetime) -> None:
+def change_quantities(conn: psycopg.Connection, account: str, changes: list[ChangeQuantity], now: datetime) -> set[int]:
+    """The ids of the rows changed: a row another run closed meanwhile is not."""
     if not changes:
-        return
-    conn.execute(
+        return set()
+    cursor = conn.execute(
         "UPDATE active_positions AS ap SET quantity = v.new, original_quantity = COALESCE(ap.original_quantity, "
         "v.original), updated_at = %s FROM unnest(%s::int[], %s::numeric[], %s::numeric[]) AS v(id, new, original) "
-        "WHERE ap.id = v.id AND ap.account_name = %s AND ap.status IN ('open', 'closing')",
+        "WHERE ap.id = v.id AND ap.account_name = %s AND ap.status IN ('open', 'closing') RETURNING ap.id",
         (now, *_columns(changes, "row_id", "new", "original"), account),
     )
+    return {row_id for (row_id,) in cursor.fetchall()}
 
 
 def follow_entries(conn: psycopg.Connection, account: str, follows: list[FollowEntry], now: datetime) -> None:
