@@ -45,7 +45,7 @@ SETTINGS = (
     "PMCTL_RECONCILE_GRACE_SECONDS", "PMCTL_ALERT_COOLDOWN_MINUTES", "PMCTL_OPERATOR",
     "PMCTL_SMTP_HOST", "PMCTL_SMTP_PORT", "PMCTL_SMTP_USER", "PMCTL_SMTP_PASSWORD",
     "PMCTL_ALERT_EMAIL_TO", "PMCTL_ALERT_EMAIL_FROM", "PMCTL_ALERT_WEBHOOK_URL", "PMCTL_ALERT_APPRISE_URLS",
-    "PMCTL_ALERT_TIMEOUT", "PMCTL_POLICY_FILE",
+    "PMCTL_ALERT_TIMEOUT", "PMCTL_POLICY_FILE", "PMCTL_CYCLE_WARN_SECONDS",
 )
 #: Each configured account's settings, as ``PMCTL_<NAME>_<SUFFIX>``.
 ACCOUNT_SETTINGS = ("API_KEY", "SECRET_KEY", "BASE_URL", "DATA_URL", "PAPER", "ACCOUNT_NUMBER", "ADOPT")
@@ -94,6 +94,8 @@ class Settings:
     #: ``PMCTL_POLICY_FILE``; the policy holds only the variables' values until the CLI has read the file.
     policy_file: Path | None
     policy: "Policy"
+    #: ``pmctl status`` warns when an account's last monitoring cycle (cron's or ``pmctl run``'s) is older.
+    cycle_warn_seconds: int = 180
 
     def account(self, name: str) -> AccountConfig:
         for account in self.accounts:
@@ -143,6 +145,7 @@ def load_settings(env: Mapping[str, str], default_home: Path) -> Settings:
         alerts=_alerts(reader),
         policy_file=Path(policy_file).expanduser() if policy_file else None,
         policy=_variables_policy(reader, rules),
+        cycle_warn_seconds=reader.integer("PMCTL_CYCLE_WARN_SECONDS", minimum=10, maximum=86400, default=180),
     )
 
 

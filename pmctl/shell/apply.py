@@ -14,6 +14,7 @@ option's by its client order id, a stock's by the symbol, the reducing side and
 the claim's time (``pmctl.shell.gather``, ``pmctl.core.settle``).
 """
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import psycopg
@@ -93,9 +94,12 @@ class Applier:
         return Outcome(action, f"kept as plan {plan_id}")
 
     def _bookkeeping(self, plan: Plan) -> list[Outcome]:
+        """One transaction, unless prices are all there is to write: a lone statement is atomic on its own, and a
+        steady cycle (``pmctl run`` runs one per price update) saves the transaction's two round trips."""
         refreshes, adoptions, changes = plan.of(Refresh), plan.of(Adopt), plan.of(ChangeQuantity)
         follows, brackets = plan.of(FollowEntry), plan.of(ClearBrackets)
-        with self.conn.transaction():
+        alone = not (adoptions or changes or follows or brackets or any(map(self._trailing_moved, refreshes)))
+        with nullcontext() if alone else self.conn.transaction():
             positions.refresh(self.conn, self.account, refreshes, self.now)
             adopted = positions.adopt(self.conn, self.account, adoptions)
             pending.taken(self.conn, self.account, {a.pending_plan_id: adopted[a.symbol] for a in adoptions
