@@ -26,13 +26,15 @@ from pmctl.store import events, exits, pending, positions
 
 
 def read_snapshot(
-    broker: Broker, conn: psycopg.Connection, account: AccountConfig, settings: Settings, evidence: bool = False
+    broker: Broker, conn: psycopg.Connection, account: AccountConfig, settings: Settings, evidence: bool = False,
+    symbols: frozenset[str] | None = None,
 ) -> Snapshot:
-    """``evidence``: also read the fills and option events that settle rows the broker no longer holds."""
+    """``evidence``: also read the fills and option events that settle rows the broker no longer holds.
+    ``symbols``: only those symbols' rows, positions and orders (``pmctl run``, for what a stream update touched)."""
     clock = broker.clock()
-    held = tuple(broker.positions())
-    orders = tuple(broker.open_orders())
-    rows = positions.live_rows(conn, account.name)
+    held = tuple(p for p in broker.positions() if symbols is None or p.symbol in symbols)
+    orders = tuple(o for o in broker.open_orders() if symbols is None or o.symbol in symbols)
+    rows = positions.live_rows(conn, account.name, symbols)
     lead = rules.expiry_lead(plan_for(row, settings.policy) for row in rows if row.expiration_date is not None)
     window = rules.calendar_window(rows, clock.market_date, lead)
     sessions = tuple(broker.calendar(*window)) if window else ()

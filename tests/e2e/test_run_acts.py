@@ -1,0 +1,111 @@
+"""``pmctl run`` acts on the streams: a crossing price closes within a second, a fill settles from its trade update,
+a dropped or silent stream is followed by a full REST read, and SIGTERM drains."""
+
+import signal
+import threading
+import time
+from decimal import Decimal
+
+import pytest
+
+from helpers import fetch_events, fetch_rows, wait_until
+from watching import ENV, STOCK, held, orders_for, run_watcher, wait_active  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.slow
+
+
+def requests_since(state, mark: int, method: str, path: str) -> list:
+    return [r for r in state.requests[mark:] if r.method == method and r.path == path]
+
+
+def test_a_crossing_price_is_closed_within_a_second_and_the_fill_settles_from_its_trade_update(
+        held, run_watcher, database_url):
+    state = held
+    state.set_quote(STOCK, Decimal("0"), Decimal("94.50"))  # nobody bids yet: a market sell rests
+    watcher = run_watcher()
+    wait_active(database_url, watcher, state)
+    [row] = fetch_rows(database_url)
+    assert (row["status"], row["stop_loss"]) == ("open", Decimal("95.0000"))
+
+    crossed = time.monotonic()
+    state.set_price(STOCK, Decimal("94"))
+    wait_until(lambda: orders_for(state), "the close order at the broker", timeout=1)
+    assert time.monotonic() - crossed < 1
+    [order] = orders_for(state)
+    assert (order.side, order.qty, order.status) == ("sell", Decimal(10), "new")
+    wait_until(lambda: fetch_rows(database_url)[0]["close_order_id"] == str(order.id), "the close recorded")
+    assert fetch_rows(database_url)[0]["status"] == "closing"
+
+    mark = len(state.requests)
+    bid = time.monotonic()
+    state.set_quote(STOCK, Decimal("93.90"), Decimal("94.10"))
+    wait_until(lambda: fetch_rows(database_url)[0]["status"] == "closed", "the fill settled", timeout=1)
+    assert time.monotonic() - bid < 1
+    [row] = fetch_rows(database_url)
+    assert (row["exit_price"], row["close_reason"]) == (Decimal("93.9000"), "stop_loss")
+    # Settled from the trade update: no request asked the broker about the order or the positions meanwhile.
+    assert [r.path for r in state.requests[mark:] if r.method == "GET"] == []
+    assert watcher.process.poll() is None
+
+
+def test_a_trade_update_missed_while_the_trading_stream_was_down_is_found_by_the_rest_read_after_reconnecting(
+        held, run_watcher, database_url):
+    state = held
+    watcher = run_watcher("--resync", "3600")
+    wait_active(database_url, watcher, state)
+    [before] = state.wait_for_streams("trading", "a", listening=["trade_updates"])
+    mark = len(state.requests)
+
+    assert state.drop_streams(kind="trading", account="a") == 1
+    state.close_by_hand("a", STOCK, qty=Decimal(4), price=Decimal("99"))  # nobody listens: the update is lost
+
+    state.wait_for_streams("trading", "a", listening=["trade_updates"], excluding=[before["id"]], timeout=10)
+    wait_until(lambda: fetch_rows(database_url)[0]["quantity"] == Decimal(6), "the hand sale followed", timeout=10)
+    assert requests_since(state, mark, "GET", "/v2/positions")
+    changed = [e for e in fetch_events(database_url) if e["event_type"] == "quantity_changed"]
+    assert changed[-1]["event_data"]["new"] == "6"
+
+
+def test_a_silent_data_stream_is_reconnected_and_the_rest_read_acts_on_the_price_it_did_not_carry(
+        held, run_watcher, database_url):
+    state = held
+    watcher = run_watcher("--resync", "3600", "--stale", "1")
+    wait_active(database_url, watcher, state)
+    [muted] = state.wait_for_streams("stocks", "a", quotes=[STOCK])
+    assert state.pause_streams(kind="stocks", account="a") == 1
+    mark = len(state.requests)
+
+    state.set_price(STOCK, Decimal("94"))  # sent nowhere: the stream is open but mute
+
+    wait_until(lambda: orders_for(state), "the close after the stale stream was replaced", timeout=15)
+    assert requests_since(state, mark, "GET", "/v2/positions")
+    wait_until(lambda: fetch_rows(database_url)[0]["status"] == "closed", "the row closed")
+    assert muted["id"] not in [c["id"] for c in state.stream_connections()]
+    output = watcher.output()
+    assert "stocks stream silent for 1 s while the market is open: reconnecting" in output
+    assert "reading the broker in full (stocks stream reconnected)" in output
+
+
+def test_sigterm_finishes_the_close_in_flight_records_it_lets_go_of_the_account_and_exits_0(
+        held, run_watcher, database_url, desk):
+    state = held
+    watcher = run_watcher()
+    wait_active(database_url, watcher, state)
+    sent = threading.Event()
+    state.inject_fault(f"/v2/positions/{STOCK}", "latency", method="DELETE", seconds=1.5)
+    state.before_request(f"/v2/positions/{STOCK}", sent.set, method="DELETE")
+
+    state.set_price(STOCK, Decimal("94"))
+    assert sent.wait(5), watcher.output()
+    watcher.signal(signal.SIGTERM)
+
+    assert watcher.wait(30) == 0, watcher.output()
+    [row] = fetch_rows(database_url)
+    assert (row["status"], row["exit_price"], row["close_reason"]) == ("closed", Decimal("94.0000"), "stop_loss")
+    kinds = [e["event_type"] for e in fetch_events(database_url)]
+    assert kinds[-3:] == ["exit_triggered", "order_submitted", "closed"]
+    assert len(orders_for(state)) == 1
+    assert state.stream_connections() == []
+    assert "SIGTERM: finishing the cycle in flight" in watcher.output()
+    checked = desk("check", "--account", "a", env=ENV)  # the lock is free again: cron acts at once
+    assert checked.exit_code == 0, checked.stderr
