@@ -50,16 +50,23 @@ class LiveBook:
 
     # REST -----------------------------------------------------------------------------------------------------
 
-    def reset(self, positions: list[Position], orders: list[Order], clock: Clock | None = None) -> None:
-        """The broker's own answer replaces what the streams kept; the clock never runs backwards."""
+    def reset(self, positions: list[Position], orders: list[Order], clock: Clock | None = None) -> frozenset[str]:
+        """The broker's own answer replaces what the streams kept; the clock never runs backwards. Returns the
+        symbols whose position or open orders the answer changed: a price the stream would have reported as news
+        may have come in this way instead, and the rules must see it."""
         with self.lock:
             if clock is not None:
                 start = clock.timestamp if self._clock is None else max(clock.timestamp, self.clock().timestamp)
                 self._clock, self._clock_read = replace(clock, timestamp=start), time.monotonic()
+            before, earlier = self._positions, set(self._orders.values())
             self._positions = {position.symbol: position for position in positions}
             self._orders = {order.id: order for order in orders}
             self._held = {order.id: self._holds(order) for order in orders}
             self._counted = {order.id: order.filled_qty for order in orders}
+            self._quotes = {symbol: quote for symbol, quote in self._quotes.items() if symbol in self._positions}
+            moved = {symbol for symbol in before.keys() | self._positions.keys()
+                     if before.get(symbol) != self._positions.get(symbol)}
+            return frozenset(moved | {order.symbol for order in earlier.symmetric_difference(orders)})
 
     @property
     def started(self) -> bool:
@@ -112,7 +119,7 @@ class LiveBook:
                 self._move(order.symbol, update.position_qty)
                 self._counted[order.id] = max(order.filled_qty, self._counted.get(order.id, ZERO))
             self._observe(order)
-            opened = update.position_qty is not None and (
+            opened = update.position_qty is not None and update.position_qty != 0 and (
                 position is None or abs(update.position_qty) > abs(position.qty)
                 or (update.position_qty < 0) != (position.qty < 0))
             return opened or update.order_class not in ("simple", "")

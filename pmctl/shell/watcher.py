@@ -323,7 +323,7 @@ class _Session:
                 next_resync = self._resync(resync or ["periodic"])
                 continue
             if refresh:
-                self._refresh()
+                symbols |= self._refresh()
             if symbols:
                 self._cycle(symbols)
 
@@ -342,14 +342,16 @@ class _Session:
         ok = self._cycle(None)
         return time.monotonic() + (self.tuning.resync_seconds if ok else min(self.tuning.resync_seconds, 5.0))
 
-    def _refresh(self) -> None:
-        """What a trade update could not say (a new position's entry, an oco's legs): positions and orders by REST."""
+    def _refresh(self) -> frozenset[str]:
+        """What a trade update could not say (a new position's entry, an oco's legs): positions and orders by REST.
+        The symbols the answer changed are cycled with those the streams touched."""
         broker = self.shared.brokers[self.name]
         try:
             with self.book.lock:
-                self.book.reset(broker.positions(), broker.open_orders())
+                return self.book.reset(broker.positions(), broker.open_orders())
         except BrokerError as error:
             self.shared.report([AccountResult(self.name, error=error)])
+            return frozenset()
 
     def _cycle(self, symbols: frozenset[str] | None) -> bool:
         """The core's decision for ``symbols`` (None: every row), applied; the cycle is recorded at most once a beat."""

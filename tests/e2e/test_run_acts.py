@@ -7,6 +7,9 @@ import time
 from decimal import Decimal
 
 import pytest
+from alpaca.trading.client import TradingClient
+from alpaca.trading.enums import OrderSide, TimeInForce
+from alpaca.trading.requests import MarketOrderRequest
 
 from helpers import fetch_events, fetch_rows, wait_until
 from watching import ENV, STOCK, held, orders_for, run_watcher, wait_active  # noqa: F401 (fixtures)
@@ -109,3 +112,26 @@ def test_sigterm_finishes_the_close_in_flight_records_it_lets_go_of_the_account_
     assert "SIGTERM: finishing the cycle in flight" in watcher.output()
     checked = desk("check", "--account", "a", env=ENV)  # the lock is free again: cron acts at once
     assert checked.exit_code == 0, checked.stderr
+
+
+def test_a_position_opened_meanwhile_is_adopted_and_subscribed_and_a_price_read_with_it_is_acted_on(
+        held, run_watcher, database_url, keys, sim):
+    state = held
+    state.set_price("QQQ", Decimal("400"))
+    watcher = run_watcher("--resync", "3600")
+    wait_active(database_url, watcher, state)
+    # The REST read the new position calls for is served just after SPY crossed its stop: the stream's print of
+    # that trade then brings nothing new, and the price must be acted on as the read brought it.
+    state.before_request("/v2/positions", lambda: state.set_price(STOCK, Decimal("94")), method="GET")
+
+    bought = TradingClient(*keys["a"], url_override=sim.url).submit_order(MarketOrderRequest(
+        symbol="QQQ", qty=5, side=OrderSide.BUY, time_in_force=TimeInForce.DAY))
+    assert bought.status.value == "filled"
+
+    wait_until(lambda: [r["status"] for r in fetch_rows(database_url)] == ["closed", "open"],
+               "SPY closed and QQQ adopted", timeout=10)
+    [_, qqq] = fetch_rows(database_url)
+    assert (qqq["symbol"], qqq["quantity"], qqq["entry_price"]) == ("QQQ", Decimal(5), Decimal("400.0000"))
+    state.wait_for_streams("stocks", "a", quotes=["QQQ"], trades=["QQQ"], timeout=10)
+    wait_until(lambda: STOCK not in state.wait_for_streams("stocks", "a", quotes=["QQQ"])[0]["channels"]["quotes"],
+               "SPY unsubscribed once closed")
