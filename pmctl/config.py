@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from pmctl.cli.values import typed
+from pmctl.errors import ConfigError, typed
 from pmctl.core.policy_values import MINUTES_LIMIT, SESSION_MINUTES
-from pmctl.errors import ConfigError
 from pmctl.secret import Secret
 from pmctl.alerts.model import AlertSettings
 from pmctl.alerts.services import parse_urls

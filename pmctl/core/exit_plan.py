@@ -10,11 +10,12 @@ for an option). The source travels with each level, so a fired rule says
 342.10 from execution 6f0e3a1c".
 """
 
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
 from pmctl.config import RuleDefaults
-from pmctl.core.model import Row
+from pmctl.core.model import Row, Snapshot
 from pmctl.core.numbers import num, stored
 from pmctl.core.policy import ExpiryStep, Policy, Resolved, Sourced
 from pmctl.core.policy_values import OPTION, STOCK
@@ -59,6 +60,15 @@ def strategy_of(row: Row) -> str:
 
 def instrument_of(row: Row) -> str:
     return OPTION if row.is_option else STOCK
+
+
+def plan_in(snapshot: Snapshot, row: Row) -> ExitPlan:
+    """The plan of a row in a snapshot: under the policy read with it, or the ``PMCTL_*`` defaults alone."""
+    return plan_for(row, policy_in(snapshot))
+
+
+def policy_in(snapshot: Snapshot) -> Policy:
+    return snapshot.policy if snapshot.policy is not None else policy_of(snapshot.rules)
 
 
 def plan_for(row: Row, policy: Policy) -> ExitPlan:
@@ -114,6 +124,7 @@ def away(base: Decimal, percent: Decimal, against: bool, short: bool) -> Decimal
     return base - distance if below else base + distance
 
 
+@functools.cache
 def policy_of(rules: RuleDefaults) -> Policy:
     """The policy of the ``PMCTL_*`` defaults alone, for a snapshot read without a policy file."""
     given = {

@@ -14,7 +14,7 @@ from decimal import Decimal
 from pmctl import occ
 from pmctl.core.market import Position
 from pmctl.core import exits, rules
-from pmctl.core.exit_plan import ADOPTED_PROFILE, derived_levels
+from pmctl.core.exit_plan import ADOPTED_PROFILE, derived_levels, policy_in
 from pmctl.core.exits import ExitFill
 from pmctl.core.policy_values import OPTION, STOCK
 from pmctl.core.fills import WentFlat, fills_since, went_flat
@@ -122,7 +122,7 @@ def adoption(position: Position, snapshot: Snapshot, tracked_as: str = Tracking.
     side = position.side
     quarantined = tracked_as == Tracking.QUARANTINE
     contract = occ.parse(position.symbol) if occ.is_option(position.symbol) else None
-    profile = snapshot.exit_policy.resolve(ADOPTED_PROFILE, OPTION if contract else STOCK)
+    profile = policy_in(snapshot).resolve(ADOPTED_PROFILE, OPTION if contract else STOCK)
     stop, target = derived_levels(side, position.avg_entry_price, profile, contract is not None)
     return Adopt(
         symbol=position.symbol,
