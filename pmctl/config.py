@@ -149,19 +149,9 @@ def _variables_policy(reader: "_Reader", rules: RuleDefaults) -> "Policy":
     """The policy of the variables alone, which the policy file inherits: each named as its source, and only
     those set, so an unset one leaves the built-in value, and the built-in as its source, in force.
     Imported here, not at the top: ``pmctl --help`` reads no settings."""
-    from pmctl.core.policy import ExpiryStep, Policy, Sourced
+    from pmctl.core.exit_plan import POLICY_VARIABLES, policy_of
 
-    given = {
-        "stop_loss_percent": ("PMCTL_STOP_LOSS_PERCENT", rules.stop_loss_percent),
-        "take_profit_percent": ("PMCTL_TAKE_PROFIT_PERCENT", rules.take_profit_percent),
-        "trailing_stop_percent": ("PMCTL_TRAILING_STOP_PERCENT", rules.trailing_stop_percent),
-        "max_hold_minutes": ("PMCTL_MAX_HOLD_MINUTES", rules.max_hold_minutes),
-        "day_trade_close_minutes": ("PMCTL_DAY_TRADE_CLOSE_MINUTES", rules.day_trade_close_minutes),
-        "expiry": ("PMCTL_EXPIRATION_LEAD_DAYS", (ExpiryStep(rules.expiration_lead_days, None),)),
-    }
-    return Policy.parse({}, env_defaults={
-        key: Sourced(value, name) for key, (name, value) in given.items() if reader.text(name) is not None
-    })
+    return policy_of(rules, frozenset(name for name in POLICY_VARIABLES if reader.text(name) is not None))
 
 
 def _alerts(reader: "_Reader") -> AlertSettings:
