@@ -3,7 +3,8 @@
 import typer
 
 from pmctl.core.numbers import num
-from pmctl.core.plan import Adopt, Alert, ChangeQuantity, ClearBrackets, Close, Defer, FollowEntry, MarkClosed, Plan, Refresh, Reopen
+from pmctl.core.plan import (Adopt, Alert, ChangeQuantity, ClearBrackets, Close, Defer, FollowEntry, MarkClosed, Plan,
+                             Refresh, Reopen, TakePlan)
 
 
 def describe(action) -> str:
@@ -22,7 +23,11 @@ def describe(action) -> str:
     if isinstance(action, Reopen):
         return f"reopen row {action.row_id} {action.symbol}: {action.why}"
     if isinstance(action, Adopt):
-        return f"adopt {action.symbol}: {action.side} {num(action.quantity)} at {num(action.entry_price)} ({action.why})"
+        plan = f", plan {plan_text(action)}" if action.execution_uuid is not None else ""
+        return (f"adopt {action.symbol}: {action.side} {num(action.quantity)} at {num(action.entry_price)}{plan} "
+                f"({action.why})")
+    if isinstance(action, TakePlan):
+        return f"give row {action.row_id} {action.symbol} its trade's plan: {plan_text(action)} ({action.why})"
     if isinstance(action, ChangeQuantity):
         return (f"change row {action.row_id} {action.symbol} quantity {num(action.old)} -> {num(action.new)} "
                 f"({action.why})")
@@ -35,6 +40,16 @@ def describe(action) -> str:
         return (f"forget row {action.row_id} {action.symbol}'s protective order(s) {', '.join(action.order_ids)}, "
                 "no longer open at the broker")
     raise TypeError(f"no description for {type(action).__name__}")
+
+
+def plan_text(action: Adopt | TakePlan) -> str:
+    """A trade's plan in a line: strategy and each level it sets (an option's on the underlying)."""
+    levels = [f"{label} {num(value)}" for label, value in (
+        ("stop", action.stop_loss), ("target", action.take_profit), ("underlying stop", action.underlying_stop),
+        ("underlying target", action.underlying_target)) if value is not None]
+    hold = [f"max hold {action.max_hold_minutes} min"] if action.max_hold_minutes is not None else []
+    notes = [f"; {note}" for note in action.notes]
+    return f"{action.strategy_type}" + "".join(f", {part}" for part in levels + hold) + "".join(notes)
 
 
 def outcome_line(outcome) -> str:

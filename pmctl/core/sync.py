@@ -13,12 +13,12 @@ from decimal import Decimal
 
 from pmctl import occ
 from pmctl.core.market import Position
-from pmctl.core import rules
+from pmctl.core import ledger, rules
 from pmctl.core.fills import WentFlat, fills_since, went_flat
 from pmctl.core.numbers import num, stored
 from pmctl.core.model import Row, Snapshot
 from pmctl.core.vocabulary import AlertKind, PlanSource, Reason, Severity, Status, Tracking
-from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity, FollowEntry, MarkClosed
+from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity, FollowEntry, MarkClosed, TakePlan
 
 
 #: The strategy an adopted row is given: what the original service wrote for the positions it synced from
@@ -48,7 +48,10 @@ def plan_sync(snapshot: Snapshot) -> list[Action]:
         if row is None:
             actions.extend(_untracked(position, snapshot))
         elif row.status == Status.OPEN:
-            actions.extend(follow(row, position, snapshot))
+            followed = follow(row, position, snapshot)
+            actions.extend(followed)
+            if not any(isinstance(action, (MarkClosed, Alert)) for action in followed):
+                actions.extend(ledger.enrichment(row, position, snapshot))
     return actions
 
 
@@ -70,7 +73,18 @@ def as_followed(rows: tuple[Row, ...], actions: list[Action]) -> dict[int, Row]:
         elif isinstance(action, FollowEntry) and action.row_id in followed:
             followed[action.row_id] = replace(followed[action.row_id], entry_price=action.new,
                                               stop_loss=action.stop_loss, take_profit=action.take_profit)
+        elif isinstance(action, TakePlan) and action.row_id in followed:
+            followed[action.row_id] = _with_plan(followed[action.row_id], action)
     return followed
+
+
+def _with_plan(row: Row, taken: TakePlan) -> Row:
+    return replace(row, execution_uuid=taken.execution_uuid, strategy_type=taken.strategy_type,
+                   stop_loss=taken.stop_loss, take_profit=taken.take_profit, underlying_stop=taken.underlying_stop,
+                   underlying_target=taken.underlying_target, trailing_stop_percent=taken.trailing_stop_percent,
+                   max_hold_minutes=taken.max_hold_minutes, stop_order_id=taken.stop_order_id,
+                   target_order_id=taken.target_order_id, entry_time=taken.entry_time, tracked_as=taken.tracked_as,
+                   plan_source=taken.plan_source)
 
 
 def _differs(row: Row, position: Position) -> bool:
@@ -93,9 +107,19 @@ def _untracked(position: Position, snapshot: Snapshot) -> list[Action]:
     if not snapshot.adopt:
         return [Alert(None, position.symbol, AlertKind.UNTRACKED, Severity.WARNING,
                       f"untracked {held}; adoption is off for this account")]
-    if is_unexpected_short(position):
-        return [adoption(position, snapshot, Tracking.QUARANTINE), unexpected_short_alert(None, position)]
-    return [adoption(position, snapshot)]
+    adopt = adoption_of(position, snapshot)
+    if adopt.tracked_as == Tracking.QUARANTINE:
+        return [adopt, unexpected_short_alert(None, position)]
+    return [adopt]
+
+
+def adoption_of(position: Position, snapshot: Snapshot) -> Adopt:
+    """A held position's new row: with its trade's plan where the desk's ledger has the trade, else the
+    policy's, quarantined if it is a short stock no trade opened."""
+    found = ledger.offer(position, snapshot)
+    if found is not None:
+        return ledger.adopted_with(adoption(position, snapshot), found)
+    return adoption(position, snapshot, Tracking.QUARANTINE if is_unexpected_short(position) else Tracking.ADOPTED)
 
 
 def unexpected_short_alert(row_id: int | None, position: Position) -> Alert:
@@ -193,7 +217,10 @@ def _reopened(row: Row, position: Position, flat: WentFlat, snapshot: Snapshot) 
     close = MarkClosed(row.id, row.symbol, Reason.CLOSED_AT_BROKER, flat.exit_price, flat.exit_time, flat.order_id, why,
                        {"fill_found": True, "fill_ids": list(flat.fill_ids), "reopened": True})
     kept_short = row.is_short and not row.quarantined and position.is_short
-    quarantine = is_unexpected_short(position) and not kept_short
+    found = ledger.offer(position, snapshot)
+    quarantine = is_unexpected_short(position) and not kept_short and found is None
     adopt = adoption(position, snapshot, Tracking.QUARANTINE if quarantine else Tracking.ADOPTED, entered=flat.reopened_at)
     adopt = replace(adopt, why=f"opened again after row {row.id} closed at the broker")
+    if found is not None:
+        adopt = ledger.adopted_with(adopt, found)
     return [close, adopt, unexpected_short_alert(None, position)] if quarantine else [close, adopt]

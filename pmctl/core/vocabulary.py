@@ -136,6 +136,7 @@ class EventKind(StrEnum):
     REOPENED = "reopened"
     EDITED = "edited"
     ALERT_SENT = "alert_sent"
+    PLAN_TAKEN = "plan_taken"  # a row took the plan of its trade (the desk's ledger), with old and new values
 
 
 #: Every kind pmctl writes to ``position_events``; the store refuses any other, ``events --kind`` lists them.
@@ -162,6 +163,7 @@ class FindingKind(StrEnum):
     CLOSING = "closing"
     TOO_RECENT = "too_recent"
     SIDE_MISMATCH = "side_mismatch"
+    PLAN_TAKEN = "plan_taken"  # a tracked row's trade was found in the desk's ledger: the row takes its plan
 
     @property
     def gone(self) -> bool:
