@@ -1,6 +1,7 @@
 """One monitoring cycle's decision: sync, settle, then the exit rules for every open row."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 from pmctl.core import closing, rules
 from pmctl.core.market import hours_to_expiration
@@ -42,7 +43,8 @@ def _monitor(row: Row, snapshot: Snapshot) -> list[Action]:
     if position.side != row.direction:
         return []
     price = position.current_price
-    evaluation = rules.evaluate(row, price, snapshot.clock, snapshot.sessions, snapshot.rules)
+    evaluation = rules.evaluate(row, price, snapshot.clock, snapshot.sessions, snapshot.plan(row),
+                                snapshot.underlying_price(row))
     dollars, percent = pnl(row, price)
     actions: list[Action] = [
         Refresh(row.id, price, dollars, percent, evaluation.peak_price, evaluation.trailing_stop_price)
@@ -51,9 +53,10 @@ def _monitor(row: Row, snapshot: Snapshot) -> list[Action]:
     actions.extend(_expiring(row, snapshot))
     if row.quarantined:
         return [*actions, unexpected_short_alert(row.id, position)]
-    exit_ = evaluation.first
-    if exit_ is not None:
-        actions.append(_close(row, exit_, snapshot))
+    if evaluation.first is not None:
+        actions.append(_close(row, evaluation.first, snapshot))
+    elif evaluation.scale_out is not None:
+        actions.append(_close(row, evaluation.scale_out.exit, snapshot, evaluation.scale_out.quantity))
     return actions
 
 
@@ -86,7 +89,8 @@ def _missing_brackets(row: Row, snapshot: Snapshot) -> list[Action]:
     ]
 
 
-def _close(row: Row, exit_: rules.Exit, snapshot: Snapshot) -> Action:
+def _close(row: Row, exit_: rules.Exit, snapshot: Snapshot, qty: Decimal | None = None) -> Action:
+    """The close an exit calls for (``qty``: part of the position, for a scale-out), or why it waits."""
     if not snapshot.clock.is_open:
         return Defer(row.id, row.symbol, exit_.reason, f"deferred: market closed ({exit_.detail})")
     wait = _backoff(row)
@@ -94,7 +98,7 @@ def _close(row: Row, exit_: rules.Exit, snapshot: Snapshot) -> Action:
         return Defer(row.id, row.symbol, exit_.reason,
                      f"deferred: {row.close_attempts} close attempt(s) failed; next try after "
                      f"{row.close_submitted_at + wait:%H:%M:%S} UTC ({exit_.detail})")
-    return closing.close_action(row, exit_.reason, None, exit_.detail, snapshot)
+    return closing.close_action(row, exit_.reason, qty, exit_.text, snapshot)
 
 
 def _backoff(row: Row) -> timedelta:

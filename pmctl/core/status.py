@@ -5,6 +5,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from pmctl.core import rules
+from pmctl.core.exit_plan import ExitPlan, plan_for
+from pmctl.core.policy import Policy
 from pmctl.core.market import hours_to_expiration
 from pmctl.core.numbers import num
 from pmctl.core.model import Row, Snapshot
@@ -23,38 +25,61 @@ class Line:
     hours_to_expiration: Decimal | None
     broker_qty: Decimal | None
     broker: str
+    plan: str = ""
+    next_exit: str = ""
 
 
 def lines(snapshot: Snapshot) -> list[Line]:
     return [_line(row, snapshot) for row in snapshot.rows]
 
 
-def offline_lines(rows: tuple[Row, ...], now: datetime, defaults) -> list[Line]:
+def offline_lines(rows: tuple[Row, ...], now: datetime, policy: Policy) -> list[Line]:
     """The database's view alone, for when the broker cannot be asked."""
     result = []
     for row in rows:
-        levels = rules.effective_levels(row, defaults)
+        plan = plan_for(row, policy)
         dollars, percent = pnl(row, row.current_price) if row.current_price is not None else (None, None)
-        result.append(Line(row, row.current_price, dollars, percent, levels.stop_loss, levels.take_profit,
+        result.append(Line(row, row.current_price, dollars, percent, _price(plan.stop), _price(plan.target),
                            row.trailing_stop_price,
-                           hours_to_expiration(row.expiration_date, now), None, "not asked"))
+                           hours_to_expiration(row.expiration_date, now), None, "not asked", plan_label(row, plan)))
     return result
 
 
 def _line(row: Row, snapshot: Snapshot) -> Line:
     position = snapshot.position(row.symbol)
     price = position.current_price if position and position.current_price is not None else row.current_price
+    plan = snapshot.plan(row)
     if price is not None:
-        evaluation = rules.evaluate(row, price, snapshot.clock, snapshot.sessions, snapshot.rules)
+        evaluation = rules.evaluate(row, price, snapshot.clock, snapshot.sessions, plan,
+                                    snapshot.underlying_price(row))
         dollars, percent = pnl(row, price)
         stop, target, trailing = evaluation.stop_loss, evaluation.take_profit, evaluation.trailing_stop_price
+        upcoming = next_exit_text(evaluation)
     else:
-        levels = rules.effective_levels(row, snapshot.rules)
         dollars = percent = trailing = None
-        stop, target = levels.stop_loss, levels.take_profit
+        stop, target, upcoming = _price(plan.stop), _price(plan.target), ""
     return Line(row, price, dollars, percent, stop, target, trailing,
                 hours_to_expiration(row.expiration_date, snapshot.clock.timestamp),
-                position.qty if position else None, _agreement(row, position))
+                position.qty if position else None, _agreement(row, position), plan_label(row, plan), upcoming)
+
+
+def plan_label(row: Row, plan: ExitPlan) -> str:
+    """Where the row's plan comes from, and the policy profile it is judged by: ``ledger, profiles.swing_trade``."""
+    source = row.plan_source or "desk"
+    return f"{source}, {plan.profile.profile}"
+
+
+def next_exit_text(evaluation: rules.Evaluation) -> str:
+    """The rule firing now (``NOW``), else the first with a level: ``stop_loss 1.60``, ``max_hold_time 240 min``."""
+    check = evaluation.next
+    if check is None:
+        return ""
+    now = " NOW" if check.fired is not None else ""
+    return f"{check.reason} {check.level}{now}".strip()
+
+
+def _price(level) -> Decimal | None:
+    return level.price if level is not None else None
 
 
 def _agreement(row: Row, position) -> str:

@@ -14,11 +14,13 @@ from decimal import Decimal
 from pmctl import occ
 from pmctl.core.market import Position
 from pmctl.core import ledger, rules
+from pmctl.core.exit_plan import ADOPTED_PROFILE, derived_levels
+from pmctl.core.policy_values import OPTION, STOCK
 from pmctl.core.fills import WentFlat, fills_since, went_flat
 from pmctl.core.numbers import num, stored
 from pmctl.core.model import Row, Snapshot
 from pmctl.core.vocabulary import AlertKind, PlanSource, Reason, Severity, Status, Tracking
-from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity, FollowEntry, MarkClosed, TakePlan
+from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity, FollowEntry, MarkClosed, Plan, TakePlan
 
 
 #: The strategy an adopted row is given: what the original service wrote for the positions it synced from
@@ -139,8 +141,9 @@ def adoption(position: Position, snapshot: Snapshot, tracked_as: str = Tracking.
     """
     side = position.side
     quarantined = tracked_as == Tracking.QUARANTINE
-    levels = rules.default_levels(side, position.avg_entry_price, snapshot.rules)
     contract = occ.parse(position.symbol) if occ.is_option(position.symbol) else None
+    profile = snapshot.exit_policy.resolve(ADOPTED_PROFILE, OPTION if contract else STOCK)
+    stop, target = derived_levels(side, position.avg_entry_price, profile, contract is not None)
     return Adopt(
         symbol=position.symbol,
         ticker=contract.root if contract else position.symbol,
@@ -151,10 +154,10 @@ def adoption(position: Position, snapshot: Snapshot, tracked_as: str = Tracking.
         entry_time=entered or snapshot.clock.timestamp,
         strike_price=contract.strike if contract else None,
         expiration_date=contract.expiration if contract else None,
-        stop_loss=None if quarantined else levels.stop_loss,
-        take_profit=None if quarantined else levels.take_profit,
-        trailing_stop_percent=None if quarantined else snapshot.rules.trailing_stop_percent,
-        max_hold_minutes=None if quarantined else snapshot.rules.max_hold_minutes,
+        stop_loss=None if quarantined or stop is None else stop.price,
+        take_profit=None if quarantined or target is None else target.price,
+        trailing_stop_percent=None,
+        max_hold_minutes=None,
         current_price=position.current_price,
         why=f"the broker holds {num(position.qty)} {position.symbol} and no row tracks it",
         tracked_as=tracked_as,
@@ -224,3 +227,8 @@ def _reopened(row: Row, position: Position, flat: WentFlat, snapshot: Snapshot) 
     if found is not None:
         adopt = ledger.adopted_with(adopt, found)
     return [close, adopt, unexpected_short_alert(None, position)] if quarantine else [close, adopt]
+
+
+def sync_plan(snapshot: Snapshot) -> Plan:
+    """``pmctl sync``'s decision: what ``plan_sync`` finds, as the plan the shell applies."""
+    return Plan(snapshot.account, tuple(plan_sync(snapshot)))

@@ -18,6 +18,7 @@ import psycopg
 from pmctl.config import AccountConfig, Settings
 from pmctl.core.market import Order, Position
 from pmctl.core import closing, ledger, reconcile, rules, sync
+from pmctl.core.exit_plan import plan_for
 from pmctl.core.model import Row, Snapshot
 from pmctl.core.vocabulary import RECORDED_ALERTS, Status
 from pmctl.errors import ConfigError
@@ -55,8 +56,8 @@ def read_snapshot(
     held = tuple(broker.positions())
     orders = tuple(broker.open_orders())
     rows = positions.live_rows(conn, account.name)
-    window = rules.calendar_window(rows, clock.market_date,
-                                   settings.rules.expiration_lead_days)
+    lead = rules.expiry_lead(plan_for(row, settings.policy) for row in rows if row.expiration_date is not None)
+    window = rules.calendar_window(rows, clock.market_date, lead)
     sessions = tuple(broker.calendar(*window)) if window else ()
     close_orders = _close_orders(broker, rows, orders, held)
     since = clock.timestamp - timedelta(minutes=settings.alert_cooldown_minutes)
@@ -67,6 +68,7 @@ def read_snapshot(
         open_orders=orders,
         clock=clock,
         rules=settings.rules,
+        policy=settings.policy,
         adopt=account.adopt,
         sessions=sessions,
         close_orders=close_orders,

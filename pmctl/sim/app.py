@@ -1,7 +1,10 @@
-"""HTTP face of the simulator: Alpaca's trading and market-data paths plus the /_sim control API.
+"""HTTP face of the simulator: Alpaca's trading and market-data paths, its websocket streams, and the /_sim control API.
 
 Broker paths go through the global latency, hooks, fault injection, auth and the request log;
-/_sim paths skip all of these so a test can always steer the world it is breaking.
+/_sim paths skip all of these so a test can always steer the world it is breaking. A
+websocket upgrade on a stream path (``/stream``, ``/v2/{feed}``, ``/v1beta1/{feed}``) is
+logged like a request and may meet an injected ``error`` fault; otherwise it becomes a
+stream session on the same port.
 """
 
 import socket
@@ -16,6 +19,8 @@ from pmctl.sim.control_routes import CONTROL_RULES, ControlRoutes
 from pmctl.sim.data_routes import DATA_RULES, DataRoutes
 from pmctl.sim.models import Fault, SimError
 from pmctl.sim.state import SimState
+from pmctl.sim.stream_sessions import stream_kind
+from pmctl.sim.stream_socket import is_upgrade, serve_stream
 from pmctl.sim.wire import refuse
 
 _FAULT_MESSAGES = {
@@ -50,14 +55,25 @@ class SimApp(BrokerRoutes, DataRoutes, ControlRoutes):
 
     def __call__(self, environ, start_response):
         request = Request(environ)
+        kind = stream_kind(request.path) if is_upgrade(request) else None
         try:
-            response = self._handle(request)
+            response = self._stream(request, kind) if kind else self._handle(request)
         except _NoAnswer:
             sock = environ.get("werkzeug.socket")
             if sock is not None:
                 sock.shutdown(socket.SHUT_RDWR)
             raise ConnectionResetError("simulated lost answer") from None
         return response(environ, start_response)
+
+    def _stream(self, request: Request, kind: str) -> Response:
+        """An injected ``error`` refuses the handshake; otherwise the session runs here until it ends."""
+        fault = self.state.take_fault(request.method, request.path)
+        if fault and fault.kind == "error":
+            response = _fault_response(fault, 500)
+            self.state.log_request(request.method, request.path, None, response.status_code)
+            return response
+        self.state.log_request(request.method, request.path, None, 101)
+        serve_stream(request, self.state.streams, self.state, kind)
 
     def _handle(self, request: Request) -> Response:
         if request.path.startswith("/_sim/"):

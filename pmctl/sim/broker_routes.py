@@ -53,7 +53,7 @@ class BrokerRoutes:
 
     def orders(self, request, account):
         a = request.args
-        flag(a.get("nested"), "nested")
+        nested = bool(flag(a.get("nested"), "nested"))
         orders = self.state.list_orders(
             account,
             status=a.get("status", "open"),
@@ -63,8 +63,9 @@ class BrokerRoutes:
             direction=a.get("direction", "desc"),
             symbols=symbol_list(a.get("symbols")),
             side=a.get("side"),
+            nested=nested,
         )
-        return respond([order_json(o) for o in orders])
+        return respond([order_json(o, nested) for o in orders])
 
     def submit_order(self, request, account):
         body = json_body(request)
@@ -83,8 +84,9 @@ class BrokerRoutes:
             order_class=body.get("order_class") or "simple",
             extended_hours=flag(extended, "extended_hours") if isinstance(extended, str)
             else bool(extended),
+            take_profit=body.get("take_profit"), stop_loss=body.get("stop_loss"),
         )
-        return respond(order_json(order))
+        return respond(order_json(order, nested=True))
 
     def cancel_orders(self, request, account):
         canceled = self.state.cancel_all_orders(account)
@@ -98,7 +100,8 @@ class BrokerRoutes:
         return respond(order_json(self.state.get_order_by_client_id(account, client_order_id)))
 
     def order(self, request, account, order_id):
-        return respond(order_json(self.state.get_order(account, order_id)))
+        nested = bool(flag(request.args.get("nested"), "nested"))
+        return respond(order_json(self.state.get_order(account, order_id), nested))
 
     def replace_order(self, request, account, order_id):
         body = json_body(request)

@@ -16,6 +16,7 @@ CONTROL_RULES = [
     ("POST", "/_sim/market/close", "sim_close"),
     ("POST", "/_sim/clock", "sim_clock"),
     ("POST", "/_sim/orders/<order_id>/fill", "sim_fill"),
+    ("POST", "/_sim/orders/<order_id>/reject", "sim_reject"),
     ("PUT", "/_sim/accounts/<account>/positions/<symbol>", "sim_set_position"),
     ("POST", "/_sim/accounts/<account>/positions/<symbol>/close_by_hand", "sim_close_by_hand"),
     ("POST", "/_sim/accounts/<account>/activities", "sim_activity"),
@@ -25,6 +26,11 @@ CONTROL_RULES = [
     ("POST", "/_sim/latency", "sim_latency"),
     ("GET", "/_sim/requests", "sim_requests"),
     ("DELETE", "/_sim/requests", "sim_reset_requests"),
+    ("GET", "/_sim/streams", "sim_streams"),
+    ("POST", "/_sim/streams/drop", "sim_drop_streams"),
+    ("POST", "/_sim/streams/pause", "sim_pause_streams"),
+    ("POST", "/_sim/streams/resume", "sim_resume_streams"),
+    ("POST", "/_sim/streams/limit", "sim_stream_limit"),
 ]
 
 
@@ -97,6 +103,9 @@ class ControlRoutes:
         order = self.state.fill_order(order_id, body.get("qty"), body.get("price"))
         return respond(order_json(order))
 
+    def sim_reject(self, request, order_id):
+        return respond(order_json(self.state.reject_order(order_id)))
+
     def sim_set_position(self, request, account, symbol):
         body = json_body(request)
         self.state.set_position(account, symbol, body.get("qty", "0"),
@@ -105,7 +114,8 @@ class ControlRoutes:
 
     def sim_close_by_hand(self, request, account, symbol):
         body = json_body(request)
-        order = self.state.close_by_hand(account, symbol, body.get("qty"), body.get("price"))
+        order = self.state.close_by_hand(account, symbol, body.get("qty"), body.get("price"),
+                                         cancel_orders=bool(body.get("cancel_orders", False)))
         return respond(order_json(order))
 
     def sim_activity(self, request, account):
@@ -148,6 +158,36 @@ class ControlRoutes:
     def sim_reset_requests(self, request):
         self.state.reset_requests()
         return Response(status=204)
+
+
+    def sim_streams(self, request):
+        return respond(self.state.stream_connections())
+
+    def sim_drop_streams(self, request):
+        """``{"kind": "trading"|"stocks"|"options", "account": NAME, "mode": "abrupt"|"close"}``, each optional."""
+        body = json_body(request)
+        _keys(body, {"kind", "account", "mode"}, "streams")
+        count = self.state.drop_streams(body.get("kind"), body.get("account"),
+                                        body.get("mode", "abrupt"))
+        return respond({"dropped": count})
+
+    def sim_pause_streams(self, request):
+        body = json_body(request)
+        _keys(body, {"kind", "account"}, "streams")
+        return respond({"paused": self.state.pause_streams(body.get("kind"), body.get("account"))})
+
+    def sim_resume_streams(self, request):
+        body = json_body(request)
+        _keys(body, {"kind", "account"}, "streams")
+        return respond({"resumed": self.state.resume_streams(body.get("kind"), body.get("account"))})
+
+    def sim_stream_limit(self, request):
+        """``{"connections": N}`` sessions per account and data endpoint; null lifts the limit."""
+        body = json_body(request)
+        _keys(body, {"connections"}, "streams")
+        limit = body.get("connections")
+        self.state.set_stream_connection_limit(None if limit is None else integer(limit, "connections"))
+        return respond({"connections": self.state.streams.connection_limit})
 
 
 def _keys(spec, allowed: set[str], where: str) -> None:

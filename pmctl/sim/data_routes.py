@@ -9,8 +9,8 @@ symbols it has no data for. Bars, greeks and implied volatility are not modelled
 """
 
 from pmctl import occ
-from pmctl.sim.clock import iso
-from pmctl.sim.models import Quote, SimError, Trade
+from pmctl.sim.models import SimError
+from pmctl.sim.render import market_quote_json, market_trade_json
 from pmctl.sim.wire import integer, respond, symbol_list
 
 DATA_RULES = [
@@ -30,20 +30,6 @@ SNAPSHOT_PAGE_DEFAULT = 100
 
 def _bad_request(message: str) -> SimError:
     return SimError(400, 40010001, message)
-
-
-def _trade_json(trade: Trade, option: bool) -> dict:
-    if option:
-        return {"t": iso(trade.at), "x": "C", "p": float(trade.price), "s": 1, "c": "I"}
-    return {"t": iso(trade.at), "x": "V", "p": float(trade.price), "s": 100, "c": ["@"],
-            "i": 1, "z": "C"}
-
-
-def _quote_json(quote: Quote, option: bool) -> dict:
-    body = {"t": iso(quote.at), "ax": "C" if option else "V", "ap": float(quote.ask),
-            "as": quote.ask_size, "bx": "C" if option else "V", "bp": float(quote.bid),
-            "bs": quote.bid_size}
-    return {**body, "c": "A"} if option else {**body, "c": ["R"], "z": "C"}
 
 
 class DataRoutes:
@@ -97,11 +83,11 @@ class DataRoutes:
 
     def _trades(self, symbols: list[str], option: bool) -> dict:
         trades = {s: self.state.latest_trade(s) for s in symbols}
-        return {s: _trade_json(t, option) for s, t in trades.items() if t is not None}
+        return {s: market_trade_json(t, option) for s, t in trades.items() if t is not None}
 
     def _quotes(self, symbols: list[str], option: bool) -> dict:
         quotes = {s: self.state.quote(s) for s in symbols}
-        return {s: _quote_json(q, option) for s, q in quotes.items() if q is not None}
+        return {s: market_quote_json(q, option) for s, q in quotes.items() if q is not None}
 
     def _snapshots(self, symbols: list[str], option: bool) -> dict:
         trades, quotes = self._trades(symbols, option), self._quotes(symbols, option)

@@ -3,7 +3,8 @@
 A symbol's quote is the one set for it, or else bid = ask = its last trade, so a test
 that only sets prices trades at those prices. Every change that could make a resting
 order executable re-checks the book, so a test that moves the market sees the fills
-it implies before its next request.
+it implies before its next request; every change of a last trade or a quote goes to
+the market-data streams' subscribers first.
 """
 
 from collections.abc import Iterable
@@ -33,6 +34,9 @@ class Market:
             at = self._moment(at, age_seconds)
             self.prices[symbol] = price
             self.trade_times[symbol] = at
+            self._publish_trade(symbol)
+            if symbol not in self.quotes:
+                self._publish_quote(symbol)
             self._match_all()
 
     def latest_trade(self, symbol: str) -> Trade | None:
@@ -57,13 +61,15 @@ class Market:
         with self.lock:
             quote = Quote(bid, ask, *sizes, at=self._moment(at, age_seconds), explicit=True)
             self.quotes[symbol] = quote
+            self._publish_quote(symbol)
             self._match_all()
             return quote
 
     def clear_quote(self, symbol: str) -> None:
         """Back to the quote derived from the last trade."""
         with self.lock:
-            self.quotes.pop(symbol, None)
+            if self.quotes.pop(symbol, None) is not None:
+                self._publish_quote(symbol)
             self._match_all()
 
     def quote(self, symbol: str) -> Quote | None:
@@ -96,8 +102,13 @@ class Market:
             return self.ticks
 
     def set_market_open(self, is_open: bool) -> None:
+        """Opening sends the orders that waited; closing expires the working ``day`` orders."""
         with self.lock:
             self.clock.is_open = is_open
+            if is_open:
+                self._open_session()
+            else:
+                self._close_session()
             self._match_all()
 
     def set_clock(self, timestamp: datetime | None = None, is_open: bool | None = None,

@@ -1,4 +1,8 @@
-"""When a resting order fills and at what price, and what a fill does to positions, cash and history."""
+"""When a resting order fills and at what price, and what a fill does to positions, cash, history and streams.
+
+A paper fill is not a print: it moves no last trade and sends no market data, only a
+trade update (Alpaca's paper engine simulates fills against the market, it does not trade in it).
+"""
 
 from decimal import Decimal
 
@@ -67,6 +71,9 @@ class Matching:
         if order.status == "filled":
             order.filled_at = now
         self._add_fill_activity(account, order, qty, price, now)
+        self._announce(account, order, "fill" if order.status == "filled" else "partial_fill",
+                       fill=(qty, price))
+        self._settle_group(account, order)
 
     def _add_fill_activity(self, account, order, qty, price, at) -> None:
         account.activities.append(Activity(

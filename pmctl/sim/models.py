@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from pmctl.core.numbers import finite_decimal
 
-OPEN_STATUSES = frozenset({"new", "accepted", "partially_filled", "pending_new"})
+OPEN_STATUSES = frozenset({"new", "accepted", "partially_filled", "pending_new", "held"})
 _ASSET_NAMESPACE = uuid.UUID("6f1c2b7e-4a6d-4c1e-9a53-0d2f5b1f7a10")
 
 
@@ -91,9 +91,19 @@ class Order:
     updated_at: datetime | None = None
     filled_at: datetime | None = None
     canceled_at: datetime | None = None
+    expired_at: datetime | None = None
+    failed_at: datetime | None = None
     replaced_at: datetime | None = None
     replaced_by: uuid.UUID | None = None
     replaces: uuid.UUID | None = None
+    legs: list["Order"] = field(default_factory=list, repr=False)
+    parent: "Order | None" = field(default=None, repr=False, compare=False)
+
+    @property
+    def group(self) -> list["Order"]:
+        """The orders that hold one quantity together: an oco's take-profit and its stop leg, else itself."""
+        head = self.parent or self
+        return [head, *head.legs]
 
     @property
     def is_open(self) -> bool:

@@ -2,6 +2,8 @@
 
 A reducing order never passes flat: what open orders on the same side already hold is
 not available to another, which is how Alpaca answers a second close of the same lot.
+An oco group holds its quantity once. Options take market, limit, stop and stop_limit,
+``day`` or ``gtc`` (Alpaca's changelog, 2026-08-27 and 2026-08-28).
 """
 
 import uuid
@@ -14,6 +16,7 @@ from pmctl.sim.ticks import price_problem
 
 ORDER_TYPES = ("market", "limit", "stop", "stop_limit", "trailing_stop")
 TIMES_IN_FORCE = ("day", "gtc", "opg", "cls", "ioc", "fok")
+OPTION_TIMES_IN_FORCE = ("day", "gtc")
 
 
 def insufficient(requested: Decimal, available: Decimal) -> SimError:
@@ -29,15 +32,25 @@ class Orders:
                      limit_price: Decimal | None = None, stop_price: Decimal | None = None,
                      trail_price: Decimal | None = None, trail_percent: Decimal | None = None,
                      client_order_id: str | None = None, position_intent: str | None = None,
-                     order_class: str | None = None, extended_hours: bool = False) -> Order:
+                     order_class: str | None = None, extended_hours: bool = False,
+                     take_profit: dict | None = None, stop_loss: dict | None = None) -> Order:
+        """``order_class="oco"`` (stocks): ``take_profit={"limit_price"}``, ``stop_loss={"stop_price", "limit_price"?}``;
+        the answer is the take-profit with its stop leg in ``legs``."""
         with self.lock:
             account = self.account(account_name)
-            order = self._place(
-                account, symbol, qty, side, type, time_in_force, limit_price, stop_price,
-                trail_price, trail_percent, client_order_id, position_intent,
-                order_class or "simple", extended_hours,
-            )
-            self._try_fill(account, order)
+            if (order_class or "simple") == "oco" and not occ.is_option(symbol or ""):
+                order = self._place_oco(account, symbol, qty, side, type, time_in_force, limit_price,
+                                        take_profit, stop_loss, client_order_id, position_intent,
+                                        extended_hours)
+            else:
+                order = self._place(
+                    account, symbol, qty, side, type, time_in_force, limit_price, stop_price,
+                    trail_price, trail_percent, client_order_id, position_intent,
+                    order_class or "simple", extended_hours,
+                )
+            self._announce(account, order, order.status)
+            for member in order.group:
+                self._try_fill(account, member)
             return order
 
     def _place(self, account, symbol, qty, side, type, time_in_force, limit_price, stop_price,
@@ -50,6 +63,8 @@ class Orders:
         problem = occ.problem(symbol or "")
         if problem:
             raise unprocessable(problem)
+        if occ.is_option(symbol) and order_class in ("bracket", "oco", "oto"):
+            raise unprocessable(f"{order_class} orders are not supported for options")
         if side not in ("buy", "sell"):
             raise unprocessable(f"invalid side: {side!r}")
         if type not in ORDER_TYPES:
@@ -82,7 +97,7 @@ class Orders:
                 account, symbol, qty, side, type, time_in_force, position_intent, order_class,
                 held_qty, replacing)
         else:
-            if order_class != "simple":
+            if order_class not in ("simple", "oco"):
                 raise unprocessable(f"order_class {order_class} is not supported by the simulator")
             reducing = (side == "sell" and held_qty > 0) or (side == "buy" and held_qty < 0)
             if reducing:
@@ -118,10 +133,8 @@ class Orders:
                             position_intent, order_class, held_qty, replacing) -> str:
         if qty != qty.to_integral_value():
             raise unprocessable("qty must be a whole number of contracts for options")
-        if time_in_force != "day":
-            raise unprocessable("options orders only support time_in_force day")
-        if order_class in ("bracket", "oco", "oto"):
-            raise unprocessable(f"{order_class} orders are not supported for options")
+        if time_in_force not in OPTION_TIMES_IN_FORCE:
+            raise unprocessable("options orders only support time_in_force day or gtc")
         if order_class != "simple":
             raise unprocessable(f"order_class {order_class} is not supported by the simulator")
         if type == "trailing_stop":
@@ -143,8 +156,12 @@ class Orders:
 
     def _held(self, account: Account, symbol: str, side: str,
               excluding: Order | None = None) -> Decimal:
+        """What open orders on ``side`` hold: an oco group once (its take-profit while open), ``excluding``'s group not at all."""
+        freed = excluding.group if excluding is not None else []
         return sum((o.remaining for o in account.orders
-                    if o.is_open and o.symbol == symbol and o.side == side and o is not excluding),
+                    if o.is_open and o.symbol == symbol and o.side == side
+                    and not any(o is f for f in freed)
+                    and not (o.parent is not None and o.parent.is_open)),
                    Decimal(0))
 
     def qty_available(self, account_name: str, symbol: str) -> Decimal:
@@ -182,7 +199,8 @@ class Orders:
     def list_orders(self, account_name: str, status: str = "open", limit: int = 50,
                     after: datetime | None = None, until: datetime | None = None,
                     direction: str = "desc", symbols: list[str] | None = None,
-                    side: str | None = None) -> list[Order]:
+                    side: str | None = None, nested: bool = False) -> list[Order]:
+        """``nested``: an oco's stop leg is left out of the list (it travels in its take-profit's ``legs``)."""
         if status not in ("open", "closed", "all"):
             raise unprocessable(f"invalid status: {status!r}")
         if direction not in ("asc", "desc"):
@@ -195,20 +213,38 @@ class Orders:
                 and (until is None or o.created_at < until)
                 and (not symbols or o.symbol in symbols)
                 and (side is None or o.side == side)
+                and not (nested and o.parent is not None)
             ]
         orders.sort(key=lambda t: t[:2], reverse=direction == "desc")
         return [o for _, _, o in orders[:max(1, min(limit, 500))]]
 
     def cancel_order(self, account_name: str, order_id) -> Order:
+        """Canceling either order of an oco group cancels both (Alpaca: "any remaining open order in the group")."""
         with self.lock:
+            account = self.account(account_name)
             order = self.get_order(account_name, order_id)
             if not order.is_open:
                 raise unprocessable(f"order is already in \"{order.status}\" state")
-            order.status = "canceled"
-            order.canceled_at = order.updated_at = self.clock.now()
+            self._cancel(account, order)
+            self._cancel_group(account, order)
             return order
+
+    def _cancel(self, account: Account, order: Order) -> None:
+        order.status = "canceled"
+        order.canceled_at = order.updated_at = self.clock.now()
+        self._announce(account, order, "canceled")
+
+    def _cancel_group(self, account: Account, order: Order) -> None:
+        for other in order.group:
+            if other is not order and other.is_open:
+                self._cancel(account, other)
 
     def cancel_all_orders(self, account_name: str) -> list[Order]:
         with self.lock:
-            return [self.cancel_order(account_name, o.id)
-                    for o in self.account(account_name).orders if o.is_open]
+            account = self.account(account_name)
+            canceled = []
+            for order in list(account.orders):
+                if order.is_open:
+                    self._cancel(account, order)
+                    canceled.append(order)
+            return canceled

@@ -68,8 +68,13 @@ class Positions:
                 account.positions[symbol] = Position(symbol, qty, avg)
 
     def close_by_hand(self, account_name: str, symbol: str, qty: Decimal | None = None,
-                      price: Decimal | None = None) -> Order:
-        """What an operator's click in Alpaca's dashboard leaves behind: a filled market order."""
+                      price: Decimal | None = None, cancel_orders: bool = False) -> Order:
+        """What an operator's click in Alpaca's dashboard leaves behind: a filled market order.
+
+        Like any order it cannot sell what resting orders hold ("insufficient qty
+        available"); ``cancel_orders`` first cancels the symbol's open orders, as a person
+        clearing a resting stop before closing by hand would.
+        """
         with self.lock:
             account = self.account(account_name)
             position = self.get_position(account_name, symbol)
@@ -78,7 +83,12 @@ class Positions:
             price = self.prices.get(symbol) if price is None else number(price, "price")
             if price is None:
                 raise unprocessable(f"no price for {symbol}; give one")
+            if cancel_orders:
+                for order in list(account.orders):
+                    if order.is_open and order.symbol == position.symbol:
+                        self._cancel(account, order)
             order = self._place(account, symbol, amount, side, "market", "day", None, None,
                                 None, None, None, None, "simple", False)
+            self._announce(account, order, order.status)
             self._fill(account, order, amount, price)
             return order

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from pmctl import occ
 from pmctl.sim.clock import Session, iso
-from pmctl.sim.models import Account, Order, Position, Quote, asset_id, fmt
+from pmctl.sim.models import Account, Order, Position, Quote, Trade, asset_id, fmt
 
 
 def _opt(value: Decimal | None) -> str | None:
@@ -20,7 +20,8 @@ def _opt_id(value) -> str | None:
     return None if value is None else str(value)
 
 
-def order_json(order: Order) -> dict:
+def order_json(order: Order, nested: bool = False) -> dict:
+    """``nested``: an oco's take-profit carries its stop leg under ``legs``, as Alpaca nests them on request."""
     option = occ.is_option(order.symbol)
     return {
         "id": str(order.id),
@@ -29,9 +30,9 @@ def order_json(order: Order) -> dict:
         "updated_at": iso(order.updated_at or order.created_at),
         "submitted_at": iso(order.created_at),
         "filled_at": _opt_time(order.filled_at),
-        "expired_at": None,
+        "expired_at": _opt_time(order.expired_at),
         "canceled_at": _opt_time(order.canceled_at),
-        "failed_at": None,
+        "failed_at": _opt_time(order.failed_at),
         "replaced_at": _opt_time(order.replaced_at),
         "replaced_by": _opt_id(order.replaced_by),
         "replaces": _opt_id(order.replaces),
@@ -52,11 +53,26 @@ def order_json(order: Order) -> dict:
         "stop_price": _opt(order.stop_price),
         "status": order.status,
         "extended_hours": order.extended_hours,
-        "legs": None,
+        "legs": [order_json(leg) for leg in order.legs] if nested and order.legs else None,
         "trail_percent": _opt(order.trail_percent),
         "trail_price": _opt(order.trail_price),
         "hwm": _opt(order.hwm),
     }
+
+
+def market_trade_json(trade: Trade, option: bool) -> dict:
+    """A trade as market data sends it (REST and stream alike): stocks carry condition lists and a tape,
+    options one condition letter. ``t`` stays a datetime for the encoder (RFC 3339 text, or msgpack's timestamp)."""
+    if option:
+        return {"t": trade.at, "x": "C", "p": float(trade.price), "s": 1, "c": "I"}
+    return {"t": trade.at, "x": "V", "p": float(trade.price), "s": 100, "c": ["@"], "i": 1, "z": "C"}
+
+
+def market_quote_json(quote: Quote, option: bool) -> dict:
+    exchange = "C" if option else "V"
+    body = {"t": quote.at, "ax": exchange, "ap": float(quote.ask), "as": quote.ask_size,
+            "bx": exchange, "bp": float(quote.bid), "bs": quote.bid_size}
+    return {**body, "c": "A"} if option else {**body, "c": ["R"], "z": "C"}
 
 
 def quote_json(quote: Quote) -> dict:

@@ -40,6 +40,8 @@ class Replacing:
             new_qty = changes.get("qty", old.qty)
             if new_qty <= old.filled_qty:
                 raise _refusal("qty must be > filled_qty")
+            if len(old.group) > 1:
+                self._check_leg_change(old, changes)
             trails = _trails(old, changes.get("trail"))
             new = self._place(
                 account, old.symbol, new_qty - old.filled_qty, old.side, old.type,
@@ -51,11 +53,34 @@ class Replacing:
             new.qty, new.filled_qty, new.filled_avg_price = (
                 new_qty, old.filled_qty, old.filled_avg_price)
             new.hwm, new.elected, new.replaces = old.hwm, old.elected, old.id
+            _take_place_in_group(old, new)
             now = self.clock.now()
             old.status, old.replaced_by, old.replaced_at, old.updated_at = (
                 "replaced", new.id, now, now)
+            self._announce(account, old, "replaced")
+            if new.status != "held":
+                self._announce(account, new, new.status)
             self._try_fill(account, new)
             return new
+
+    def _check_leg_change(self, old: Order, changes: dict) -> None:
+        if "qty" in changes:
+            raise unprocessable("qty cannot be replaced on an oco order")
+        head = old.parent or old
+        target = changes.get("limit_price", head.limit_price) if old is head else head.limit_price
+        for leg in head.legs:
+            stop = changes.get("stop_price", leg.stop_price) if leg is old else leg.stop_price
+            self._check_stop_base(old.symbol, old.side, stop, target)
+
+
+def _take_place_in_group(old: Order, new: Order) -> None:
+    """The new order stands where the old stood in its oco group: the take-profit keeps its legs, a leg its parent."""
+    if old.parent is not None:
+        new.parent, new.status = old.parent, old.status
+        old.parent.legs = [new if leg is old else leg for leg in old.parent.legs]
+    for leg in old.legs:
+        leg.parent = new
+    new.legs, old.legs = old.legs, []
 
 
 def _changes(old: Order, qty, time_in_force, limit_price, stop_price, trail,

@@ -2,8 +2,9 @@
 
 The HTTP layer and the control API both call these methods, so a test that sets a
 price in Python and a client that reads it over HTTP see the same world. Each concern
-lives in its own mixin module (market, orders, replacing, matching, positions,
-activities, interference); ``SimState`` joins them around the accounts they share.
+lives in its own mixin module (market, orders, oco, replacing, matching, lifecycle,
+positions, activities, interference, stream_control); ``SimState`` joins them around
+the accounts they share and the stream hub that carries their events to clients.
 """
 
 import itertools
@@ -15,19 +16,25 @@ from decimal import Decimal
 from pmctl.sim.activities import Activities
 from pmctl.sim.clock import Calendar, SimClock
 from pmctl.sim.interference import Interference
+from pmctl.sim.lifecycle import Lifecycle
 from pmctl.sim.market import Market
 from pmctl.sim.matching import Matching
 from pmctl.sim.models import Account, Position, Quote, SimError, fmt, not_found
+from pmctl.sim.oco import OneCancelsOther
 from pmctl.sim.orders import Orders
 from pmctl.sim.positions import Positions
 from pmctl.sim.render import account_json, order_json, position_json, quote_json
 from pmctl.sim.replacing import Replacing
+from pmctl.sim.stream_control import Streaming
+from pmctl.sim.streams import StreamHub
 from pmctl.sim.ticks import TickRules
 
 
-class SimState(Interference, Market, Orders, Replacing, Matching, Positions, Activities):
+class SimState(Interference, Market, Orders, OneCancelsOther, Replacing, Matching, Lifecycle,
+               Positions, Activities, Streaming):
     def __init__(self, clock: SimClock | None = None):
         super().__init__(threading.RLock())
+        self.streams = StreamHub()
         self.clock = clock or SimClock(Calendar())
         self.accounts: dict[str, Account] = {}
         self.prices: dict[str, Decimal] = {}
@@ -91,6 +98,7 @@ class SimState(Interference, Market, Orders, Replacing, Matching, Positions, Act
                         "positions": [self.position_json(a.name, p)
                                       for p in self.list_positions(a.name)],
                         "orders": [order_json(o) for o in a.orders],
+                        "streams": [c for c in self.stream_connections() if c["account"] == a.name],
                     }
                     for a in self.accounts.values()
                 ],

@@ -10,12 +10,23 @@ from decimal import Decimal
 
 from werkzeug.wrappers import Request, Response
 
-from pmctl.sim.clock import parse_time
+from pmctl.sim.clock import iso, parse_time
 from pmctl.sim.models import SimError, unprocessable
 
 
+def _json_default(value):
+    if isinstance(value, datetime):
+        return iso(value)
+    raise TypeError(f"cannot send {type(value).__name__} as JSON")
+
+
+def to_json(body) -> str:
+    """JSON as Alpaca writes it; datetimes as RFC 3339 UTC text."""
+    return json.dumps(body, default=_json_default)
+
+
 def respond(body, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, mimetype="application/json")
+    return Response(to_json(body), status=status, mimetype="application/json")
 
 
 def refuse(status: int, code: int, message: str) -> Response:

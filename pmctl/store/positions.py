@@ -209,12 +209,18 @@ def mark_closed(conn: psycopg.Connection, account: str, action: MarkClosed, now:
 
 
 def reopen(conn: psycopg.Connection, account: str, action: Reopen, now: datetime) -> bool:
-    """Back to open after a close that did not close; the next attempt gets a new client order id."""
+    """Back to open after a close that did not close; the next attempt gets a new client order id.
+
+    A partial exit that filled as sent leaves no backoff behind (its submission time is cleared) and a
+    scale-out step counts as taken.
+    """
     cursor = conn.execute(
         "UPDATE active_positions SET status = 'open', close_client_order_id = NULL, close_order_id = NULL, "
-        "close_quantity = NULL, close_attempts = close_attempts + 1, updated_at = %s "
+        "close_quantity = NULL, close_attempts = close_attempts + 1, "
+        "close_submitted_at = CASE WHEN %s THEN NULL ELSE close_submitted_at END, "
+        "scale_out_done = scale_out_done + %s, updated_at = %s "
         "WHERE id = %s AND account_name = %s AND status = 'closing'",
-        (now, action.row_id, account),
+        (action.exited, int(action.scaled_out), now, action.row_id, account),
     )
     return cursor.rowcount == 1
 
@@ -232,12 +238,6 @@ def clear_brackets(conn: psycopg.Connection, account: str, row_id: int, order_id
 def row_account(conn: psycopg.Connection, row_id: int) -> tuple[str | None, str] | None:
     """Which account and status a row id has: for telling an operator their id belongs elsewhere."""
     return conn.execute("SELECT account_name, status FROM active_positions WHERE id = %s", (row_id,)).fetchone()
-
-
-def row_by_id(conn: psycopg.Connection, account: str, row_id: int) -> Row | None:
-    return conn.cursor(row_factory=_rows).execute(
-        f"SELECT {ROW_COLUMNS} FROM active_positions WHERE id = %s AND account_name = %s", (row_id, account)
-    ).fetchone()
 
 
 def set_exit_parameters(conn: psycopg.Connection, account: str, row_id: int, values: dict) -> bool:

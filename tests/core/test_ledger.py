@@ -144,7 +144,7 @@ def test_a_sale_in_the_ledger_is_no_plan_for_a_long_and_a_short_sale_releases_it
     assert taken.tracked_as == Tracking.ADOPTED
     assert not [a for a in plan.of(Alert) if a.kind == "unexpected_short"]
 
-    findings, _ = plan_reconcile(snapshot([short], [held], executions=(execution("ORCL", side="short"),)), True)
+    findings = plan_reconcile(snapshot([short], [held], executions=(execution("ORCL", side="short"),)), True).findings
     assert [f.kind for f in findings] == [FindingKind.PLAN_TAKEN]
 
 

@@ -15,13 +15,12 @@ from hypothesis import strategies as st
 from pmctl.core.market import Clock, Session
 from pmctl.config import RuleDefaults
 from pmctl.core.model import Row
+from pmctl.core.exit_plan import derived_levels, plan_for, policy_of
 from pmctl.core.vocabulary import Reason
 from pmctl.core.rules import (
     Evaluation,
     Exit,
-    Levels,
     calendar_window,
-    default_levels,
     evaluate,
 )
 
@@ -97,7 +96,17 @@ FEBRUARY = calendar(date(2026, 2, 2), date(2026, 2, 27))
 
 def check(row: Row, price: str, moment: datetime = TUESDAY_NOON, sessions: tuple[Session, ...] = FEBRUARY,
           defaults: RuleDefaults = NO_DEFAULTS, **clock_changes) -> Evaluation:
-    return evaluate(row, Decimal(price), clock(moment, **clock_changes), sessions, defaults)
+    return evaluate(row, Decimal(price), clock(moment, **clock_changes), sessions, plan(row, defaults))
+
+
+def plan(row: Row, defaults: RuleDefaults = NO_DEFAULTS):
+    return plan_for(row, policy_of(defaults))
+
+
+def default_levels(side: str, entry: Decimal, defaults: RuleDefaults) -> tuple[Decimal | None, Decimal | None]:
+    profile = policy_of(defaults).resolve("swing", "stock")
+    stop, target = derived_levels(side, entry, profile, option=False)
+    return (stop.price if stop else None, target.price if target else None)
 
 
 def reasons(evaluation: Evaluation) -> list[str]:
@@ -151,8 +160,8 @@ def test_without_a_stop_a_long_rides_all_the_way_down():
 
 def test_derived_levels_are_rounded_half_up_to_what_the_ledger_stores():
     defaults = rules(stop_loss_percent=Decimal("2.5"), take_profit_percent=Decimal("2.5"))
-    assert default_levels("long", Decimal("33.37"), defaults) == Levels(Decimal("32.5357"), Decimal("34.2043"))
-    assert default_levels("short", Decimal("33.37"), defaults) == Levels(Decimal("34.2043"), Decimal("32.5357"))
+    assert default_levels("long", Decimal("33.37"), defaults) == (Decimal("32.5357"), Decimal("34.2043"))
+    assert default_levels("short", Decimal("33.37"), defaults) == (Decimal("34.2043"), Decimal("32.5357"))
     assert check(stock(entry_price=Decimal("33.37")), "32.5357", defaults=defaults).first.reason == Reason.STOP_LOSS
 
 
@@ -190,8 +199,8 @@ def test_a_rows_own_target_wins_over_the_default():
 
 def test_a_short_has_no_default_target_at_or_below_zero():
     defaults = rules(take_profit_percent=Decimal(100))
-    assert default_levels("short", Decimal("4.00"), defaults) == Levels(None, None)
-    assert default_levels("long", Decimal("4.00"), defaults) == Levels(None, Decimal("8.00"))
+    assert default_levels("short", Decimal("4.00"), defaults) == (None, None)
+    assert default_levels("long", Decimal("4.00"), defaults) == (None, Decimal("8.00"))
     evaluation = check(option(side="short"), "0.00", defaults=defaults)
     assert evaluation.take_profit is None
     assert evaluation.exits == ()
@@ -446,7 +455,7 @@ def test_the_fetched_window_decides_as_a_complete_calendar_would(
     fetched = tuple(s for s in whole if window and window[0] <= s.day <= window[1])
     defaults = rules(expiration_lead_days=lead)
 
-    fired = Reason.EXPIRATION_RISK in reasons(evaluate(row, Decimal(4), clock(now, is_open=False), fetched, defaults))
+    fired = Reason.EXPIRATION_RISK in reasons(evaluate(row, Decimal(4), clock(now, is_open=False), fetched, plan(row, defaults)))
 
     assert fired == (now >= trigger(row.expiration_date, whole, lead).open)
 
@@ -515,8 +524,9 @@ def test_a_long_and_its_mirror_short_stop_and_take_profit_alike(entry, stop, tar
     defaults = rules(stop_loss_percent=stop, take_profit_percent=target)
     price = (entry * fraction / 1000).quantize(Decimal("0.0001"))
     mirror = 2 * entry - price
-    long = evaluate(stock(entry_price=entry), price, clock(TUESDAY_NOON), (), defaults)
-    short = evaluate(stock(side="short", entry_price=entry), mirror, clock(TUESDAY_NOON), (), defaults)
+    long_row, short_row = stock(entry_price=entry), stock(side="short", entry_price=entry)
+    long = evaluate(long_row, price, clock(TUESDAY_NOON), (), plan(long_row, defaults))
+    short = evaluate(short_row, mirror, clock(TUESDAY_NOON), (), plan(short_row, defaults))
     assert reasons(long) == reasons(short)
     assert long.stop_loss + short.stop_loss == 2 * entry
     assert long.take_profit + short.take_profit == 2 * entry

@@ -238,7 +238,7 @@ def test_an_option_gone_to_zero_hits_its_stop_and_closes_at_zero(desk, state, da
     result = desk("check", "--account", "a")
 
     assert result.exit_code == 0, result.stdout + result.stderr
-    assert "(price 0.00 at or below stop 4.16) -> filled 10 at 0: closed" in result.stdout
+    assert "(price 0.00 at or below stop 4.16: set on the row) -> filled 10 at 0: closed" in result.stdout
     [order] = orders_sent(state)
     assert (order.position_intent, order.filled_avg_price) == ("sell_to_close", Decimal("0"))
     assert state.list_positions("a") == []

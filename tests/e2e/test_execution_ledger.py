@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from helpers import LARGE, NOON, fetch_events, fetch_rows
+from pmctl import occ
 from pmctl.sim.clock import Calendar, SimClock
 from pmctl.sim.server import SimServer
 from pmctl.sim.state import SimState
@@ -60,9 +61,10 @@ def record(database_url: str, symbol: str, *, mode="ALPACA_PAPER", stop="676.30"
            strategy="day_trade", at: datetime = FILLED, entry="690.10", qty=20, action=None) -> str:
     """A trade as the dispatcher records it (services/dispatcher/db/repositories.py): the recommendation, then the
     execution, its levels priced on the underlying for an option."""
-    option = len(symbol) > 6
-    kind = ("CALL" if "C" in symbol[-9:-8] else "PUT") if option else "STOCK"
-    ticker = symbol[:5] if option else symbol
+    contract = occ.parse(symbol) if occ.is_option(symbol) else None
+    option = contract is not None
+    kind = contract.kind if contract else "STOCK"
+    ticker = contract.root if contract else symbol
     with psycopg.connect(database_url) as conn:
         recommendation = conn.execute(
             "INSERT INTO dispatch_recommendations (ticker, action, status) VALUES (%s, 'BUY', 'EXECUTED') RETURNING id",
@@ -76,7 +78,7 @@ def record(database_url: str, symbol: str, *, mode="ALPACA_PAPER", stop="676.30"
             "'{}', %s, %s, %s, %s, %s, 'large') RETURNING execution_id",
             (recommendation, ticker, action or f"BUY_{kind}", at, at, Decimal(entry), qty, Decimal(entry) * qty,
              Decimal(stop) if stop else None, Decimal(target) if target else None, hold, mode, kind,
-             Decimal(symbol[-8:]) / 1000 if option else None, datetime(2026, 2, 20).date() if option else None,
+             contract.strike if option else None, contract.expiration if option else None,
              symbol if option else None, strategy)).fetchone()[0])
 
 
@@ -210,7 +212,6 @@ def test_an_underlying_level_is_never_compared_with_the_premium(desk, market, le
     assert (row["status"], row["current_price"]) == ("open", Decimal("4.0000"))
 
 
-@pytest.mark.xfail(strict=True, reason="rules read underlying levels: lead's branch")
 @pytest.mark.parametrize("symbol, stop, target, through", [(CALL, "330", "352", "329.50"),
                                                            (PUT, "345", "320", "345.50")])
 def test_an_underlying_stop_fires_on_the_underlyings_price_for_a_call_and_a_put(desk, market, ledger_db, symbol, stop,

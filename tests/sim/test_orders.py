@@ -54,9 +54,9 @@ def test_uncovered_option_sell_is_refused_but_buying_to_cover_works(trading, sta
 
 def test_option_order_rules(trading, state):
     state.set_position("a", OPTION, Decimal(5), Decimal("5"))
-    gtc = refused(lambda: trading.submit_order(MarketOrderRequest(
-        symbol=OPTION, qty=1, side=OrderSide.SELL, time_in_force=TimeInForce.GTC)))
-    assert gtc.status_code == 422 and "day" in gtc.message
+    ioc = refused(lambda: trading.submit_order(MarketOrderRequest(
+        symbol=OPTION, qty=1, side=OrderSide.SELL, time_in_force=TimeInForce.IOC)))
+    assert (ioc.status_code, ioc.message) == (422, "options orders only support time_in_force day or gtc")
     trail = refused(lambda: trading.submit_order(TrailingStopOrderRequest(
         symbol=OPTION, qty=1, side=OrderSide.SELL, time_in_force=TimeInForce.DAY, trail_percent=5)))
     assert trail.status_code == 422 and "trailing_stop" in trail.message
