@@ -295,6 +295,9 @@ def _order(raw) -> Order:
         submitted_at=as_utc(raw.submitted_at),
         filled_at=as_utc(raw.filled_at) if raw.filled_at else None,
         position_intent=raw.position_intent.value if raw.position_intent else None,
+        order_class=raw.order_class.value if raw.order_class else "simple",
+        limit_price=_optional_decimal(raw.limit_price),
+        stop_price=_optional_decimal(raw.stop_price),
     )
 
 

@@ -2,6 +2,7 @@
 share, so a log line and a dry run never describe the same action two ways."""
 
 from pmctl.core.numbers import num
+from pmctl.core.vocabulary import TRADE_PLANS
 from pmctl.core.plan import (Adopt, Alert, ChangeQuantity, ClearBrackets, Close, Defer, Edit, FollowEntry,
                              MarkClosed, Reopen, TakePlan)
 
@@ -22,7 +23,7 @@ def describe(action) -> str:
     if isinstance(action, Reopen):
         return f"reopen row {action.row_id} {action.symbol}: {action.why}"
     if isinstance(action, Adopt):
-        plan = f", plan {plan_text(action)}" if action.execution_uuid is not None else ""
+        plan = f", plan {plan_text(action)}" if action.plan_source in TRADE_PLANS else ""
         return (f"adopt {action.symbol}: {action.side} {num(action.quantity)} at {num(action.entry_price)}{plan} "
                 f"({action.why})")
     if isinstance(action, TakePlan):

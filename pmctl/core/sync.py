@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from pmctl import occ
 from pmctl.core.market import Position
-from pmctl.core import ledger, rules
+from pmctl.core import brackets, ledger, rules
 from pmctl.core.exit_plan import ADOPTED_PROFILE, derived_levels
 from pmctl.core.policy_values import OPTION, STOCK
 from pmctl.core.fills import WentFlat, fills_since, went_flat
@@ -116,12 +116,22 @@ def _untracked(position: Position, snapshot: Snapshot) -> list[Action]:
 
 
 def adoption_of(position: Position, snapshot: Snapshot) -> Adopt:
-    """A held position's new row: with its trade's plan where the desk's ledger has the trade, else the
-    policy's, quarantined if it is a short stock no trade opened."""
+    """A held position's new row: with the plan its trade carries where one is found, else the policy's,
+    quarantined if it is a short stock no trade opened."""
+    tracked_as = Tracking.QUARANTINE if is_unexpected_short(position) else Tracking.ADOPTED
+    return with_trade_plan(adoption(position, snapshot, tracked_as), position, snapshot)
+
+
+def with_trade_plan(adopt: Adopt, position: Position, snapshot: Snapshot) -> Adopt:
+    """The plan the position's trade carries, from where it is found first: the desk's execution ledger, then
+    the exit legs the broker holds (whose ids the row takes either way); else the adoption as it is."""
     found = ledger.offer(position, snapshot)
+    legs = brackets.held_legs(position, snapshot)
     if found is not None:
-        return ledger.adopted_with(adoption(position, snapshot), found)
-    return adoption(position, snapshot, Tracking.QUARANTINE if is_unexpected_short(position) else Tracking.ADOPTED)
+        return brackets.with_ids(ledger.adopted_with(adopt, found), legs)
+    if legs is not None:
+        return brackets.adopted_with(adopt, legs)
+    return adopt
 
 
 def unexpected_short_alert(row_id: int | None, position: Position) -> Alert:
@@ -220,13 +230,13 @@ def _reopened(row: Row, position: Position, flat: WentFlat, snapshot: Snapshot) 
     close = MarkClosed(row.id, row.symbol, Reason.CLOSED_AT_BROKER, flat.exit_price, flat.exit_time, flat.order_id, why,
                        {"fill_found": True, "fill_ids": list(flat.fill_ids), "reopened": True})
     kept_short = row.is_short and not row.quarantined and position.is_short
-    found = ledger.offer(position, snapshot)
-    quarantine = is_unexpected_short(position) and not kept_short and found is None
+    quarantine = is_unexpected_short(position) and not kept_short
     adopt = adoption(position, snapshot, Tracking.QUARANTINE if quarantine else Tracking.ADOPTED, entered=flat.reopened_at)
-    adopt = replace(adopt, why=f"opened again after row {row.id} closed at the broker")
-    if found is not None:
-        adopt = ledger.adopted_with(adopt, found)
-    return [close, adopt, unexpected_short_alert(None, position)] if quarantine else [close, adopt]
+    adopt = with_trade_plan(replace(adopt, why=f"opened again after row {row.id} closed at the broker"), position,
+                            snapshot)
+    if adopt.tracked_as == Tracking.QUARANTINE:
+        return [close, adopt, unexpected_short_alert(None, position)]
+    return [close, adopt]
 
 
 def sync_plan(snapshot: Snapshot) -> Plan:

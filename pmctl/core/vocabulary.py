@@ -39,6 +39,11 @@ class PlanSource(StrEnum):
     POLICY = "policy"
 
 
+#: The plans a trade carries itself (the desk's execution ledger, the broker's exit legs), as opposed to the
+#: operator's and the policy's.
+TRADE_PLANS = (PlanSource.LEDGER, PlanSource.BROKER)
+
+
 class Reason(StrEnum):
     """``active_positions.close_reason`` as pmctl writes it (an operator's ``close --reason`` may write any text).
 

@@ -26,7 +26,7 @@ from pmctl.core.model import Row, Snapshot
 from pmctl.core.numbers import num
 from pmctl.core.plan import (Action, Adopt, Alert, ChangeQuantity, ClearBrackets, Close, Defer, Edit, FollowEntry,
                               MarkClosed, Plan, Refresh, Reopen, TakePlan)
-from pmctl.core.vocabulary import EventKind, OutcomeStatus, Severity
+from pmctl.core.vocabulary import TRADE_PLANS, EventKind, OutcomeStatus, Severity
 from pmctl.shell.ports import Broker
 from pmctl.store import events, positions
 from pmctl.store.events import Event
@@ -249,7 +249,7 @@ def _closed_event(action: MarkClosed) -> Event:
 def _adopted_data(adopt: Adopt) -> dict:
     data = {"symbol": adopt.symbol, "side": adopt.side, "quantity": adopt.quantity, "entry_price": adopt.entry_price,
             "tracked_as": adopt.tracked_as, "why": adopt.why}
-    if adopt.execution_uuid is not None:
+    if adopt.plan_source in TRADE_PLANS:
         data.update({"execution_id": adopt.execution_uuid, "plan_source": adopt.plan_source,
                      "notes": list(adopt.notes), **{name: getattr(adopt, name) for name in _PLAN_FIELDS
                                                     if name not in ("execution_uuid", "tracked_as", "plan_source")}})

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from helpers import NOON
 from pmctl.core import ledger
 from pmctl.core.check import plan_check
+from pmctl.core.market import Order
 from pmctl.core.model import Execution, Row
 from pmctl.core.plan import Adopt, Alert, Close, TakePlan
 from pmctl.core.reconcile import plan_reconcile
@@ -182,3 +183,31 @@ def test_a_linked_row_takes_a_newer_execution_of_its_symbol():
                  take_profit=Decimal(120))
     [taken] = plan_sync(snapshot([linked], [position("SPY")], executions=(execution(target=None),)))
     assert (taken.stop_loss, taken.take_profit, taken.was_execution_uuid) == (Decimal(95), None, UUID(int=1))
+
+
+def leg(id_, kind, side="sell", limit=None, stop=None, order_class="bracket", symbol="SPY", minutes=0) -> Order:
+    return Order(id_, f"c-{id_}", symbol, side, Decimal(10), Decimal(0), None, kind,
+                 "held" if kind.startswith("stop") else "new", NOON + timedelta(minutes=minutes), None, None,
+                 order_class, Decimal(limit) if limit else None, Decimal(stop) if stop else None)
+
+
+def test_a_position_with_exit_legs_at_the_broker_is_adopted_with_their_levels_and_ids():
+    orders = (leg("t1", "limit", limit="110"), leg("s1", "stop", stop="95"), leg("s0", "stop", stop="90", minutes=-5),
+              leg("plain", "stop", stop="99", order_class="simple"), leg("buy", "limit", side="buy", limit="80"))
+    [adopt] = plan_sync(snapshot([], [position("SPY")], orders))
+
+    assert (adopt.plan_source, adopt.stop_loss, adopt.take_profit) == (PlanSource.BROKER, Decimal(95), Decimal(110))
+    assert (adopt.stop_order_id, adopt.target_order_id, adopt.execution_uuid) == ("s1", "t1", None)
+
+
+def test_the_ledgers_plan_comes_before_the_brokers_legs_which_lend_their_ids():
+    trade = execution(stop="97", target="108")
+    [adopt] = plan_sync(snapshot([], [position("SPY")], (leg("t1", "limit", limit="110"),), executions=(trade,)))
+    assert (adopt.plan_source, adopt.stop_loss, adopt.take_profit) == (PlanSource.LEDGER, Decimal(97), Decimal(108))
+    assert (adopt.stop_order_id, adopt.target_order_id) == (None, "t1")
+
+
+def test_exit_legs_on_a_short_stock_show_a_short_the_desk_meant():
+    orders = (leg("s1", "stop", side="buy", stop="110", order_class="oco", symbol="ORCL"),)
+    [adopt] = plan_sync(snapshot([], [position("ORCL", qty="-10")], orders))
+    assert (adopt.tracked_as, adopt.stop_loss, adopt.plan_source) == (Tracking.ADOPTED, Decimal(110), PlanSource.BROKER)
