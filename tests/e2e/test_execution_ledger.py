@@ -357,3 +357,21 @@ def test_an_older_dispatchers_table_without_the_columns_is_no_ledger(pmctl, desk
     assert "no execution ledger read: dispatch_executions has no column execution_id" in checked.stderr
     assert fetch_rows(database_url)[0]["plan_source"] == "policy"
     assert json.loads(pmctl("status", "--format", "json", env=desk_env).stdout)["positions"]
+
+
+def test_reconcile_names_a_trade_found_for_a_tracked_row_and_gives_the_row_its_plan(desk, market, ledger_db):
+    state, _ = market
+    state.set_position("large", "SPY", Decimal(20), Decimal("690.10"))
+    state.set_price("SPY", Decimal("691"))
+    assert desk("sync").exit_code == 0
+    [row] = rows_of(ledger_db, "SPY")
+    record(ledger_db, "SPY")
+
+    planned = desk("reconcile", "--dry-run")
+
+    assert planned.exit_code == 3, planned.stdout + planned.stderr
+    assert f"plan_taken: would give row {row['id']} SPY its trade's plan: day_trade" in planned.stdout
+    assert desk("reconcile").exit_code == 0
+    [after] = rows_of(ledger_db, "SPY")
+    assert (after["id"], after["plan_source"], after["stop_loss"]) == (row["id"], "ledger", Decimal("676.3000"))
+    assert desk("reconcile", "--dry-run").exit_code == 0
