@@ -27,7 +27,7 @@ def execution(symbol="SPY", ticker=None, kind=None, stop="95", target="110", hol
               side="long", at=FILLED, **extra) -> Execution:
     option = len(symbol) > 6
     return Execution(
-        execution_id=extra.pop("execution_id", uuid4()), symbol=symbol, ticker=ticker or (symbol[:5] if option else symbol),
+        execution_id=uuid4(), symbol=symbol, ticker=ticker or (symbol[:5] if option else symbol),
         instrument_type=kind or ("CALL" if option else "STOCK"), strategy_type=strategy, side=side,
         quantity=Decimal(10), entry_price=Decimal(100), executed_at=at,
         stop_loss=Decimal(stop) if stop is not None else None,
@@ -69,8 +69,10 @@ def test_an_execution_after_adoption_gives_the_policy_row_its_plan_and_the_rules
     assert close.reason == "stop_loss"
 
 
-@given(option=st.booleans(), stop=st.one_of(st.none(), st.decimals("0.01", "999", places=2)),
-       target=st.one_of(st.none(), st.decimals("0.01", "999", places=2)), hold=st.one_of(st.none(), st.integers(1, 999)),
+LEVELS = st.one_of(st.none(), st.decimals("0.01", "999", places=2))
+
+
+@given(option=st.booleans(), stop=LEVELS, target=LEVELS, hold=st.one_of(st.none(), st.integers(1, 999)),
        strategy=st.sampled_from([None, "day_trade", "swing_trade", "conservative", "momentum"]))
 def test_a_trade_gives_its_row_the_same_plan_whether_it_lands_before_or_after_cron_adopts_it(
         option, stop, target, hold, strategy):
