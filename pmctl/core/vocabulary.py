@@ -44,6 +44,13 @@ class PlanSource(StrEnum):
 TRADE_PLANS = (PlanSource.LEDGER, PlanSource.BROKER)
 
 
+class ExitSource(StrEnum):
+    """``position_exits.source``: whose order took the quantity off, pmctl's close or one found at the broker."""
+
+    PMCTL = "pmctl"
+    BROKER = "broker"
+
+
 class Reason(StrEnum):
     """``active_positions.close_reason`` as pmctl writes it (an operator's ``close --reason`` may write any text).
 
@@ -140,6 +147,7 @@ class EventKind(StrEnum):
     CLOSED = "closed"
     REOPENED = "reopened"
     EDITED = "edited"
+    PLAN_WAITING = "plan_waiting"
     ALERT_SENT = "alert_sent"
     PLAN_TAKEN = "plan_taken"  # a row took the plan of its trade (the desk's ledger), with old and new values
 
