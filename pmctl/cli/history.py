@@ -7,9 +7,8 @@ import typer
 
 from pmctl.cli.environment import environment
 from pmctl.cli.positions import ACCOUNT
-from pmctl.cli.values import typed
+from pmctl.errors import UsageError, typed
 from pmctl.core.market import market_date, market_day
-from pmctl.errors import UsageError
 
 ROW_ID_MAX = 2**31 - 1
 _RELATIVE = re.compile(r"^([0-9]+)([mhd])$")

@@ -4,6 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from pmctl.core import closing, rules
+from pmctl.core.exit_plan import plan_in
 from pmctl.core.market import hours_to_expiration
 from pmctl.core.model import Row, Snapshot, too_recent
 from pmctl.core.vocabulary import AlertKind, Severity, Status
@@ -43,7 +44,7 @@ def _monitor(row: Row, snapshot: Snapshot) -> list[Action]:
     if position.side != row.direction:
         return []
     price = position.current_price
-    evaluation = rules.evaluate(row, price, snapshot.clock, snapshot.sessions, snapshot.plan(row),
+    evaluation = rules.evaluate(row, price, snapshot.clock, snapshot.sessions, plan_in(snapshot, row),
                                 snapshot.underlying_price(row))
     dollars, percent = pnl(row, price)
     actions: list[Action] = [

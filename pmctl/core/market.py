@@ -118,6 +118,10 @@ class Order:
     submitted_at: datetime
     filled_at: datetime | None
     position_intent: str | None
+    #: ``simple``, or the group the order belongs to (``bracket``, ``oco``, ``oto``); its prices where it has them.
+    order_class: str = "simple"
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
 
     @property
     def is_filled(self) -> bool:

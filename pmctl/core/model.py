@@ -1,7 +1,6 @@
 """What the core decides on: a row of ``active_positions`` and a snapshot of one account."""
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import date, datetime, timedelta
@@ -11,9 +10,6 @@ from uuid import UUID
 from pmctl.core.market import Clock, Fill, NonTradeActivity, Order, Position, Session
 from pmctl.config import RuleDefaults
 from pmctl.core.policy import Policy
-
-if TYPE_CHECKING:
-    from pmctl.core.exit_plan import ExitPlan
 from pmctl.core.vocabulary import Side, Status, Tracking
 
 
@@ -136,18 +132,6 @@ class Snapshot:
 
     def position(self, symbol: str) -> Position | None:
         return self._positions_by_symbol.get(symbol)
-
-    @cached_property
-    def exit_policy(self) -> Policy:
-        """The policy read with the snapshot, or (a snapshot built without one) the ``PMCTL_*`` defaults alone."""
-        from pmctl.core.exit_plan import policy_of
-
-        return self.policy if self.policy is not None else policy_of(self.rules)
-
-    def plan(self, row: Row) -> "ExitPlan":
-        from pmctl.core.exit_plan import plan_for
-
-        return plan_for(row, self.exit_policy)
 
     def underlying_price(self, row: Row) -> Decimal | None:
         return self.underlying_prices.get(row.ticker) if row.is_option else None

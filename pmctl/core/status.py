@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from pmctl.core import rules
-from pmctl.core.exit_plan import ExitPlan, plan_for
+from pmctl.core.exit_plan import ExitPlan, plan_for, plan_in
 from pmctl.core.policy import Policy
 from pmctl.core.market import hours_to_expiration
 from pmctl.core.numbers import num
@@ -48,7 +48,7 @@ def offline_lines(rows: tuple[Row, ...], now: datetime, policy: Policy) -> list[
 def _line(row: Row, snapshot: Snapshot) -> Line:
     position = snapshot.position(row.symbol)
     price = position.current_price if position and position.current_price is not None else row.current_price
-    plan = snapshot.plan(row)
+    plan = plan_in(snapshot, row)
     if price is not None:
         evaluation = rules.evaluate(row, price, snapshot.clock, snapshot.sessions, plan,
                                     snapshot.underlying_price(row))

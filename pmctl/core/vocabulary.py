@@ -39,6 +39,11 @@ class PlanSource(StrEnum):
     POLICY = "policy"
 
 
+#: The plans a trade carries itself (the desk's execution ledger, the broker's exit legs), as opposed to the
+#: operator's and the policy's.
+TRADE_PLANS = (PlanSource.LEDGER, PlanSource.BROKER)
+
+
 class ExitSource(StrEnum):
     """``position_exits.source``: whose order took the quantity off, pmctl's close or one found at the broker."""
 
@@ -144,6 +149,7 @@ class EventKind(StrEnum):
     EDITED = "edited"
     PLAN_WAITING = "plan_waiting"
     ALERT_SENT = "alert_sent"
+    PLAN_TAKEN = "plan_taken"  # a row took the plan of its trade (the desk's ledger), with old and new values
 
 
 #: Every kind pmctl writes to ``position_events``; the store refuses any other, ``events --kind`` lists them.
@@ -170,6 +176,7 @@ class FindingKind(StrEnum):
     CLOSING = "closing"
     TOO_RECENT = "too_recent"
     SIDE_MISMATCH = "side_mismatch"
+    PLAN_TAKEN = "plan_taken"  # a tracked row's trade was found in the desk's ledger: the row takes its plan
 
     @property
     def gone(self) -> bool:

@@ -6,7 +6,9 @@ names and, for a fill, the position it left (``position_qty``); a trade print mo
 is kept for the rules that judge one. Each cycle reads the book through ``LiveBroker``, the same ``Broker`` port a
 cron cycle reads Alpaca through, so the core decides on a snapshot of the same shape either way.
 
-What the stream cannot say is read over REST instead: the average entry of a position a fill opened or added to,
+The last trade of an underlying that an option row's levels watch is kept too, so a move of the underlying is
+judged as soon as it prints, and no cycle asks the market-data API for it. What the stream cannot say is read over
+REST instead: the average entry of a position a fill opened or added to,
 and the legs of an oco or bracket order (Alpaca announces a passive leg only when it fills or ends). A REST read
 holds the book's lock, so a stream update that arrives meanwhile is applied after it, never under it.
 
@@ -22,6 +24,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
+from pmctl import occ
 from pmctl.broker.streams import OrderUpdate, Print
 from pmctl.core.closing import reducing_side
 from pmctl.core.market import Clock, Order, Position, Session
@@ -46,6 +49,8 @@ class LiveBook:
         self._held: dict[str, Decimal] = {}
         self._counted: dict[str, Decimal] = {}
         self._quotes: dict[str, Print] = {}
+        self._underlying_trades: dict[str, Decimal] = {}
+        self.underlyings: frozenset[str] = frozenset()
         self.last_print: dict[str, float] = {}
 
     # REST -----------------------------------------------------------------------------------------------------
@@ -124,21 +129,44 @@ class LiveBook:
                 or (update.position_qty < 0) != (position.qty < 0))
             return opened or update.order_class not in ("simple", "")
 
-    def on_print(self, point: Print, kind: str) -> bool:
-        """A quote or trade of a held symbol; True when it changed what a rule could judge."""
+    def on_print(self, point: Print, kind: str) -> frozenset[str]:
+        """A quote or trade of a held symbol or a watched underlying; the held symbols whose rules it moved."""
         with self.lock:
             self.last_print[kind] = time.monotonic()
-            if point.symbol not in self._positions:
-                return False
+            symbol = point.symbol
+            if point.price is not None and symbol in self.underlyings \
+                    and self._underlying_trades.get(symbol) != point.price:
+                self._underlying_trades[symbol] = point.price
+                return frozenset(held for held in self._positions if _underlying(held) == symbol)
+            if symbol not in self._positions:
+                return frozenset()
             if point.is_quote:
-                earlier = self._quotes.get(point.symbol)
-                self._quotes[point.symbol] = point
-                return earlier is None or (earlier.bid, earlier.ask) != (point.bid, point.ask)
-            position = self._positions.get(point.symbol)
-            if position is None or position.current_price == point.price:
-                return False
-            self._positions[point.symbol] = replace(position, current_price=point.price)
-            return True
+                earlier = self._quotes.get(symbol)
+                self._quotes[symbol] = point
+                moved = earlier is None or (earlier.bid, earlier.ask) != (point.bid, point.ask)
+                return frozenset((symbol,)) if moved else frozenset()
+            position = self._positions[symbol]
+            if position.current_price == point.price:
+                return frozenset()
+            self._positions[symbol] = replace(position, current_price=point.price)
+            return frozenset((symbol,))
+
+    def watch_underlyings(self, symbols: frozenset[str]) -> None:
+        """The underlyings whose last trade the rows' levels need (``pmctl.core.ledger.underlyings_needed``)."""
+        with self.lock:
+            self.underlyings = symbols
+            self._underlying_trades = {s: p for s, p in self._underlying_trades.items() if s in symbols}
+
+    def underlying_trades(self, symbols: tuple[str, ...]) -> tuple[dict[str, Decimal], tuple[str, ...]]:
+        """(the last trades known, the symbols to ask the broker for)."""
+        with self.lock:
+            known = {s: self._underlying_trades[s] for s in symbols if s in self._underlying_trades}
+            return known, tuple(s for s in symbols if s not in known)
+
+    def note_underlying_trades(self, prices: dict[str, Decimal]) -> None:
+        """Prices read over REST: the baseline until the stream prints the next trade."""
+        with self.lock:
+            self._underlying_trades.update((s, p) for s, p in prices.items() if s in self.underlyings)
 
     def seen(self, order: Order) -> None:
         """An order the broker reported when asked: its state, nothing more (its fills are in the positions)."""
@@ -201,6 +229,10 @@ class LiveBook:
         self._positions[symbol] = replace(position, qty_available=available)
 
 
+def _underlying(symbol: str) -> str | None:
+    return occ.parse(symbol).root if occ.is_option(symbol) else None
+
+
 class LiveBroker:
     """The ``Broker`` port for a cycle of ``pmctl run``: the clock, positions and open orders from the book; the
     rest (history, orders still working, every request that acts) from the broker, each order it answers with
@@ -225,6 +257,15 @@ class LiveBroker:
         if (start, end) not in self._calendar:
             self._calendar[(start, end)] = self.broker.calendar(start, end)
         return self._calendar[(start, end)]
+
+    def latest_trades(self, symbols: tuple[str, ...]) -> dict[str, Decimal]:
+        """Underlyings' last trades from the stream; only those it has not printed yet are asked for."""
+        known, missing = self.book.underlying_trades(symbols)
+        if missing:
+            asked = self.broker.latest_trades(missing)
+            self.book.note_underlying_trades(asked)
+            known.update(asked)
+        return known
 
     def order_by_id(self, order_id: str) -> Order | None:
         return self.book.ended(order_id=order_id) or self._seen(self.broker.order_by_id(order_id))

@@ -6,6 +6,7 @@ in for it without the shell knowing.
 """
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Protocol
 
 from pmctl.core.market import AccountInfo, Clock, CloseRequest, Fill, NonTradeActivity, Order, Position, Session
@@ -35,3 +36,5 @@ class Broker(Protocol):
     def fills_since(self, after: datetime) -> list[Fill]: ...
 
     def option_events_since(self, after: datetime) -> list[NonTradeActivity]: ...
+
+    def latest_trades(self, symbols: tuple[str, ...]) -> dict[str, Decimal]: ...

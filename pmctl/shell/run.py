@@ -21,7 +21,7 @@ from pmctl.core.plan import Plan
 from pmctl.errors import AccountRefused, BrokerError, DatabaseError, LockHeld, PmctlError
 from pmctl.shell.apply import Applier, Outcome
 from pmctl.shell.database import ensure_schema, statement_refused
-from pmctl.shell.gather import read_snapshot
+from pmctl.shell.gather import find_ledger, read_snapshot
 from pmctl.store import accounts as account_store
 from pmctl.store import locks
 from pmctl.store.connection import connection
@@ -133,6 +133,7 @@ def run(
         try:
             with connection(database_url, autocommit=True) as conn:
                 ensure_schema(conn, owned=settings.database_url is None, dry_run=dry_run)
+                ledger = find_ledger(conn, settings)
                 who = verify_accounts(conn, settings, brokers, pool)
         except psycopg.Error as error:
             raise statement_refused(error) from None
@@ -141,16 +142,18 @@ def run(
             if (error := who.error_for(account.name)) is not None:
                 return AccountResult(account.name, error=error)
             return _run_account(settings, database_url, account, brokers[account.name], decide, dry_run,
-                                actor(operator), evidence, wait, who, once_per, by)
+                                actor(operator), evidence, wait, who, once_per, ledger, by)
 
         return list(pool.map(one, selected))
 
 
 def cycle_held(conn: psycopg.Connection, settings: Settings, account: AccountConfig, broker, decide: Decide,
-               actor_name: str, keys: Identity, by: str | None, symbols: frozenset[str] | None = None) -> AccountResult:
+               actor_name: str, keys: Identity, by: str | None, symbols: frozenset[str] | None = None,
+               ledger=None) -> AccountResult:
     """One cycle of an account whose lock the caller holds on ``conn`` for as long as it runs (``pmctl run``).
 
-    ``symbols``: decide on those symbols' rows and positions only (what a stream update touched). ``by``: record
+    ``symbols``: decide on those symbols' rows and positions only (what a stream update touched). ``ledger``: the
+    desk's execution ledger (``find_ledger``, looked for once by the caller). ``by``: record
     the cycle as ``run@host`` (None: not this time; the caller spaces the records out). A lost
     connection is not this cycle's failure but the end of the caller's lock: ``psycopg.OperationalError``
     propagates, and the caller stops acting on the account.
@@ -158,7 +161,8 @@ def cycle_held(conn: psycopg.Connection, settings: Settings, account: AccountCon
     result = AccountResult(account.name)
     started = time.monotonic()
     try:
-        _cycle(conn, result, settings, account, broker, decide, False, actor_name, False, keys, 0, by, symbols)
+        _cycle(conn, result, settings, account, broker, decide, False, actor_name, False, keys, 0, ledger, by,
+               symbols)
     except (BrokerError, AccountRefused, DatabaseError) as error:
         result.error = error
     except psycopg.OperationalError:
@@ -176,7 +180,7 @@ def host_label(kind: str) -> str:
 
 def _run_account(
     settings, database_url, account, broker, decide, dry_run, actor_name, evidence, wait, keys: Identity, once_per,
-    by,
+    ledger=None, by=None,
 ) -> AccountResult:
     result = AccountResult(account.name)
     started = time.monotonic()
@@ -185,7 +189,7 @@ def _run_account(
             if not dry_run:
                 _lock(conn, account.name, wait)
             _cycle(conn, result, settings, account, broker, decide, dry_run, actor_name, evidence, keys, once_per,
-                   host_label(by) if by else None)
+                   ledger, host_label(by) if by else None)
     except (BrokerError, LockHeld, AccountRefused, DatabaseError) as error:
         result.error = error
     except psycopg.Error as error:
@@ -194,13 +198,13 @@ def _run_account(
     return result
 
 
-def _cycle(conn, result, settings, account, broker, decide, dry_run, actor_name, evidence, keys, once_per, by,
-           symbols=None) -> None:
+def _cycle(conn, result, settings, account, broker, decide, dry_run, actor_name, evidence, keys, once_per,
+           ledger=None, by=None, symbols=None) -> None:
     if not dry_run and once_per and (since := account_store.seconds_since_cycle(conn, account.name)) is not None \
             and since < once_per:
         result.skipped = f"cycled by another run {since:.0f} s ago (--once-per {once_per:g})"
         return
-    result.snapshot = read_snapshot(broker, conn, account, settings, evidence, symbols)
+    result.snapshot = read_snapshot(broker, conn, account, settings, evidence, ledger, symbols)
     result.plan = decide(result.snapshot).cooled(result.snapshot.recent_alerts)
     if dry_run:
         return

@@ -25,6 +25,7 @@ from pmctl.errors import DatabaseError
 from pmctl.exit_codes import ExitCode
 from pmctl.shell.cycle import report_cycles
 from pmctl.shell.database import ensure_schema, statement_refused
+from pmctl.shell.gather import find_ledger
 from pmctl.shell.run import MAX_PARALLEL_ACCOUNTS, AccountResult, actor, brokers_for, host_label
 from pmctl.shell.watcher import AccountWatcher, Shared, Tuning
 from pmctl.store import accounts as account_store
@@ -49,6 +50,7 @@ def watch(settings: Settings, database_url: str, operator: str | None, request: 
     try:
         with connection(database_url, autocommit=True) as conn:
             ensure_schema(conn, owned=settings.database_url is None, dry_run=False)
+            ledger = find_ledger(conn, settings)
     except psycopg.Error as error:
         raise statement_refused(error) from None
     quiet_sdk_logs()
@@ -56,7 +58,7 @@ def watch(settings: Settings, database_url: str, operator: str | None, request: 
     with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_ACCOUNTS, len(settings.accounts))) as pool:
         label = host_label("run")
         shared = Shared(settings, database_url, actor(operator), label, f"{label} pid {os.getpid()}", request.tuning,
-                        brokers_for(settings), pool,
+                        brokers_for(settings), pool, ledger,
                         lambda results: _report(settings, database_url, operator, metrics, results))
         watchers = [AccountWatcher(shared, account) for account in selected]
         previous = _on_stop_signals(lambda: _stop(shared, watchers))

@@ -31,6 +31,7 @@ from pmctl import occ
 from pmctl.broker import streams as wire
 from pmctl.config import AccountConfig, Settings
 from pmctl.core.check import plan_check
+from pmctl.core.ledger import underlyings_needed
 from pmctl.errors import AccountRefused, BrokerError, DatabaseError, PmctlError
 from pmctl.shell.live import LiveBook, LiveBroker
 from pmctl.shell.run import AccountResult, Identity, cycle_held, verify_accounts
@@ -66,6 +67,7 @@ class Shared:
     tuning: Tuning
     brokers: dict
     pool: object
+    ledger: object
     report: Callable[[list[AccountResult]], None]
     stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -126,15 +128,14 @@ class Streams:
         self.trading = wire.trading_client(account, self._on_update, self._on_connect)
         self.data: dict[str, wire.StreamClient] = {}
         self._handler = wire.print_handler(self._on_print)
-        self.feeds = {wire.STOCKS: getattr(account, "stock_feed", "iex"),
-                      wire.OPTIONS: getattr(account, "option_feed", "indicative")}
+        self.feeds = {wire.STOCKS: account.stock_feed, wire.OPTIONS: account.option_feed}
 
     def _on_update(self, update: wire.OrderUpdate) -> None:
         self.mail.touch(update.order.symbol, refresh=self.book.on_update(update))
 
     def _on_print(self, point: wire.Print) -> None:
-        if self.book.on_print(point, wire.OPTIONS if occ.is_option(point.symbol) else wire.STOCKS):
-            self.mail.touch(point.symbol)
+        for symbol in self.book.on_print(point, wire.OPTIONS if occ.is_option(point.symbol) else wire.STOCKS):
+            self.mail.touch(symbol)
 
     def _on_connect(self, kind: str) -> None:
         """A first connection starts the stream; any later one is a reconnect, after which the broker is read."""
@@ -314,7 +315,7 @@ class _Session:
             if now >= next_beat:
                 self._beat()
                 next_beat = now + tuning.beat_seconds
-            self.streams.follow(self.book.symbols())
+            self.streams.follow(self.book.symbols() | self.book.underlyings)
             self._stale()
             symbols, resync, refresh, stop = mail.take(min(next_resync, next_beat) - time.monotonic())
             if stop or self.shared.stopping.is_set():
@@ -359,9 +360,12 @@ class _Session:
         by = self.shared.label if symbols is None or now - self._recorded >= self.tuning.beat_seconds else None
         try:
             result = cycle_held(self.conn, self.shared.settings, self.watcher.account, self.live, plan_check,
-                                self.shared.actor, self.keys, by, symbols)
+                                self.shared.actor, self.keys, by, symbols, self.shared.ledger)
         except psycopg.OperationalError as error:
             raise LostLock(f"the database connection holding the lock failed: {_text(error)}") from None
+        if result.snapshot is not None:
+            needed = frozenset(underlyings_needed(result.snapshot))
+            self.book.watch_underlyings(needed if symbols is None else self.book.underlyings | needed)
         if isinstance(result.error, AccountRefused):
             raise AccountFailed(f"refused: {result.error}")
         if by is not None and result.error is None:
