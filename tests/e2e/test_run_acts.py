@@ -4,6 +4,7 @@ a dropped or silent stream is followed by a full REST read, and SIGTERM drains."
 import signal
 import threading
 import time
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -11,10 +12,11 @@ from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, TimeInForce
 from alpaca.trading.requests import MarketOrderRequest
 
-from helpers import fetch_events, fetch_rows, wait_until
+from helpers import fetch_events, fetch_rows, insert_row, wait_until
 from watching import ENV, STOCK, held, orders_for, run_watcher, wait_active  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
+OPTION = "GOOGL260220C00340000"
 
 
 def requests_since(state, mark: int, method: str, path: str) -> list:
@@ -135,3 +137,26 @@ def test_a_position_opened_meanwhile_is_adopted_and_subscribed_and_a_price_read_
     state.wait_for_streams("stocks", "a", quotes=["QQQ"], trades=["QQQ"], timeout=10)
     wait_until(lambda: STOCK not in state.wait_for_streams("stocks", "a", quotes=["QQQ"])[0]["channels"]["quotes"],
                "SPY unsubscribed once closed")
+
+
+def test_an_underlying_level_is_judged_on_the_stock_streams_print_and_no_cycle_asks_for_the_underlying(
+        state, run_watcher, database_url):
+    state.set_price(OPTION, Decimal("5.20"))
+    state.set_position("a", OPTION, Decimal(10), Decimal("5.20"))
+    insert_row(database_url, ticker="GOOGL", option_symbol=OPTION, instrument_type="CALL", quantity=10,
+               entry_price=Decimal("5.20"), strike_price=340, expiration_date=date(2026, 2, 20),
+               underlying_stop=Decimal("330"))
+    watcher = run_watcher("--resync", "3600")
+    wait_active(database_url, watcher, state, symbols=["GOOGL"])
+    state.wait_for_streams("options", "a", quotes=[OPTION], trades=[OPTION], timeout=10)
+    mark = len(state.requests)
+
+    crossed = time.monotonic()
+    state.set_price("GOOGL", Decimal("329.50"))
+    wait_until(lambda: orders_for(state, OPTION), "the option's close at the broker", timeout=1)
+    assert time.monotonic() - crossed < 1
+    [order] = orders_for(state, OPTION)
+    assert (order.side, order.qty, order.position_intent) == ("sell", Decimal(10), "sell_to_close")
+    assert [r.path for r in state.requests[mark:] if "/trades/latest" in r.path] == []
+    wait_until(lambda: fetch_rows(database_url)[0]["status"] == "closed", "the row closed")
+    assert "underlying GOOGL 329.50 at or below underlying stop" in watcher.output()
