@@ -311,7 +311,8 @@ def _recorded(row: Row, keep: Resting | None) -> list[Action]:
 def _vanished(row: Row, snapshot: Snapshot) -> list[Action]:
     """The orders the row records that no longer rest: forgotten; unless one filled (the row settles at that
     fill), the desk hears that the protection went (cancelled by hand, expired, rejected) and is rested again."""
-    gone = tuple(oid for oid in (row.stop_order_id, row.target_order_id) if oid)
+    working = {order.id for order in snapshot.open_orders}
+    gone = tuple(oid for oid in (row.stop_order_id, row.target_order_id) if oid and oid not in working)
     if not gone:
         return []
     fates = [snapshot.protect_orders.get(oid) for oid in gone]
