@@ -31,6 +31,9 @@ from pmctl.config import AccountConfig
 T = TypeVar("T")
 ORDERS_PAGE = 500
 ACTIVITIES_PAGE = 100
+#: Stocks per latest-trades request. Alpaca documents no limit for stocks; this keeps the request's URL well
+#: under the 8 KB servers commonly accept (500 tickers of up to 6 letters and a comma, about 3.5 KB).
+STOCK_SYMBOLS_PER_REQUEST = 500
 OPTION_EVENTS = ("OPEXP", "OPEXC", "OPASN")
 
 
@@ -42,6 +45,9 @@ class AlpacaBroker(ProtectiveOrders):
         key, secret = account.api_key.reveal(), account.secret_key.reveal()
         self._trading = TradingClient(key, secret, paper=account.paper, url_override=account.base_url)
         configure(self._trading, float(timeout))
+        self._config = account
+        self._timeout = timeout
+        self._stock_data = None
         self._policy = policy
         self._sleep = sleep
         self._account: AccountInfo | None = None
@@ -139,6 +145,37 @@ class AlpacaBroker(ProtectiveOrders):
             return self._send(action, request.client_order_id, lambda: self._trading.close_position(
                 request.symbol, ClosePositionRequest(qty=num(request.qty))))
         return self._send(action, request.client_order_id, lambda: self._trading.submit_order(_market_close(request)))
+
+    def latest_trades(self, symbols: tuple[str, ...]) -> dict[str, Decimal]:
+        """The last trade of each stock, from the market-data API on the account's stock feed: one request for
+        them all (per ``STOCK_SYMBOLS_PER_REQUEST``). A symbol Alpaca has no trade for is left out."""
+        from alpaca.data.enums import DataFeed
+        from alpaca.data.requests import StockLatestTradeRequest
+
+        client = self._stock_client()
+        feed = DataFeed(self._config.stock_feed)
+        prices: dict[str, Decimal] = {}
+        for start in range(0, len(symbols), STOCK_SYMBOLS_PER_REQUEST):
+            batch = list(symbols[start:start + STOCK_SYMBOLS_PER_REQUEST])
+            request = StockLatestTradeRequest(symbol_or_symbols=batch, feed=feed)
+            trades = self._repeatable(f"read the last trade of {', '.join(batch[:3])}{' …' if len(batch) > 3 else ''}",
+                                lambda request=request: client.get_stock_latest_trade(request))
+            try:
+                prices.update((symbol, finite_decimal(trade.price)) for symbol, trade in trades.items())
+            except ValueError as error:
+                raise errors.BrokerUnavailable(f"unreadable latest trade from the market-data API: {error}") from None
+        return prices
+
+    def _stock_client(self):
+        """Made on first use: a cycle with no underlying level to watch never imports the data client."""
+        if self._stock_data is None:
+            from alpaca.data.historical.stock import StockHistoricalDataClient
+
+            account = self._config
+            self._stock_data = StockHistoricalDataClient(account.api_key.reveal(), account.secret_key.reveal(),
+                                                         url_override=account.data_url)
+            configure(self._stock_data, float(self._timeout))
+        return self._stock_data
 
     def fills_since(self, after: datetime) -> list[Fill]:
         """FILL activities after a time, oldest first, read raw: alpaca-py 0.44 cannot parse them."""

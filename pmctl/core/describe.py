@@ -5,7 +5,8 @@ from decimal import Decimal
 
 from pmctl.core.numbers import num
 from pmctl.core.plan import (Adopt, Alert, Arm, AwaitPosition, ChangeQuantity, ClearBrackets, Close, Defer, Disarm,
-                             Edit, FollowEntry, MarkClosed, Rearm, RecordProtection, Reopen)
+                             Edit, FollowEntry, MarkClosed, Rearm, RecordProtection, Reopen, TakePlan)
+from pmctl.core.vocabulary import TRADE_PLANS
 
 
 def describe(action) -> str:
@@ -24,7 +25,11 @@ def describe(action) -> str:
     if isinstance(action, Reopen):
         return f"reopen row {action.row_id} {action.symbol}: {action.why}"
     if isinstance(action, Adopt):
-        return f"adopt {action.symbol}: {action.side} {num(action.quantity)} at {num(action.entry_price)} ({action.why})"
+        plan = f", plan {plan_text(action)}" if action.plan_source in TRADE_PLANS else ""
+        return (f"adopt {action.symbol}: {action.side} {num(action.quantity)} at {num(action.entry_price)}{plan} "
+                f"({action.why})")
+    if isinstance(action, TakePlan):
+        return f"give row {action.row_id} {action.symbol} its trade's plan: {plan_text(action)} ({action.why})"
     if isinstance(action, ChangeQuantity):
         return (f"change row {action.row_id} {action.symbol} quantity {num(action.old)} -> {num(action.new)} "
                 f"({action.why})")
@@ -43,6 +48,16 @@ def describe(action) -> str:
     if isinstance(action, AwaitPosition):
         return f"keep a plan for {action.symbol} ({describe_plan(action.plan)}): {action.why}"
     raise TypeError(f"no description for {type(action).__name__}")
+
+
+def plan_text(action: Adopt | TakePlan) -> str:
+    """A trade's plan in a line: strategy and each level it sets (an option's on the underlying)."""
+    levels = [f"{label} {num(value)}" for label, value in (
+        ("stop", action.stop_loss), ("target", action.take_profit), ("underlying stop", action.underlying_stop),
+        ("underlying target", action.underlying_target)) if value is not None]
+    hold = [f"max hold {action.max_hold_minutes} min"] if action.max_hold_minutes is not None else []
+    notes = [f"; {note}" for note in action.notes]
+    return f"{action.strategy_type}" + "".join(f", {part}" for part in levels + hold) + "".join(notes)
 
 
 def _protection(action: Arm | Rearm | Disarm | RecordProtection) -> str:

@@ -124,9 +124,15 @@ def away(base: Decimal, percent: Decimal, against: bool, short: bool) -> Decimal
     return base - distance if below else base + distance
 
 
+#: The settings that are the policy's top-level defaults, each standing for one policy key.
+POLICY_VARIABLES = ("PMCTL_STOP_LOSS_PERCENT", "PMCTL_TAKE_PROFIT_PERCENT", "PMCTL_TRAILING_STOP_PERCENT",
+                    "PMCTL_MAX_HOLD_MINUTES", "PMCTL_DAY_TRADE_CLOSE_MINUTES", "PMCTL_EXPIRATION_LEAD_DAYS")
+
+
 @functools.cache
-def policy_of(rules: RuleDefaults) -> Policy:
-    """The policy of the ``PMCTL_*`` defaults alone, for a snapshot read without a policy file."""
+def policy_of(rules: RuleDefaults, given_names: frozenset[str] | None = None) -> Policy:
+    """The policy of the ``PMCTL_*`` defaults alone, each named as its source; ``given_names``: only those the
+    environment set (the others keep the built-in value and source), None: every value ``rules`` holds."""
     given = {
         "stop_loss_percent": ("PMCTL_STOP_LOSS_PERCENT", rules.stop_loss_percent),
         "take_profit_percent": ("PMCTL_TAKE_PROFIT_PERCENT", rules.take_profit_percent),
@@ -135,8 +141,9 @@ def policy_of(rules: RuleDefaults) -> Policy:
         "day_trade_close_minutes": ("PMCTL_DAY_TRADE_CLOSE_MINUTES", rules.day_trade_close_minutes),
         "expiry": ("PMCTL_EXPIRATION_LEAD_DAYS", (ExpiryStep(rules.expiration_lead_days, None),)),
     }
-    return Policy.parse({}, env_defaults={key: Sourced(value, name) for key, (name, value) in given.items()
-                                          if value is not None})
+    return Policy.parse({}, env_defaults={
+        key: Sourced(value, name) for key, (name, value) in given.items()
+        if value is not None and (given_names is None or name in given_names)})
 
 
 def _own_source(row: Row) -> str:

@@ -7,6 +7,7 @@ Nothing here performs anything.
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
+from uuid import UUID
 
 from pmctl.core.exits import ExitFill
 from pmctl.core.market import CloseRequest, ProtectiveOrder
@@ -125,6 +126,39 @@ class Adopt:
     underlying_stop: Decimal | None = None
     underlying_target: Decimal | None = None
     pending_plan_id: int | None = None
+    execution_uuid: UUID | None = None
+    stop_order_id: str | None = None
+    target_order_id: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TakePlan:
+    """Give a tracked row the plan of its trade, found in the desk's execution ledger (``pmctl.core.ledger``).
+
+    The values are the row's afterwards. ``was_plan_source`` and ``was_execution_uuid`` are the row's as read: a
+    row another writer changed meanwhile (an operator's edit) is left as that writer left it.
+    """
+
+    row_id: int
+    symbol: str
+    execution_uuid: UUID
+    strategy_type: str
+    stop_loss: Decimal | None
+    take_profit: Decimal | None
+    underlying_stop: Decimal | None
+    underlying_target: Decimal | None
+    trailing_stop_percent: Decimal | None
+    max_hold_minutes: int | None
+    stop_order_id: str | None
+    target_order_id: str | None
+    entry_time: datetime
+    tracked_as: str | None
+    plan_source: str | None
+    was_plan_source: str | None
+    was_execution_uuid: UUID | None
+    why: str
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -316,11 +350,11 @@ class RecordProtection:
 #: What protects a row at the broker; applied by ``pmctl.shell.protecting``.
 PROTECTIONS = (Arm, Rearm, Disarm, RecordProtection)
 
-Action = (Close | Defer | MarkClosed | Reopen | Adopt | ChangeQuantity | FollowEntry | Refresh | Alert | ClearBrackets
-          | Edit | AwaitPosition | Arm | Rearm | Disarm | RecordProtection)
+Action = (Close | Defer | MarkClosed | Reopen | Adopt | TakePlan | ChangeQuantity | FollowEntry | Refresh | Alert
+          | ClearBrackets | Edit | AwaitPosition | Arm | Rearm | Disarm | RecordProtection)
 
 #: Actions that change a position's state or send an order; a dry-run holding one exits 3.
-CHANGES = (Close, MarkClosed, Reopen, Adopt, ChangeQuantity, FollowEntry, Edit, AwaitPosition, *PROTECTIONS)
+CHANGES = (Close, MarkClosed, Reopen, Adopt, TakePlan, ChangeQuantity, FollowEntry, Edit, AwaitPosition, *PROTECTIONS)
 
 
 @dataclass(frozen=True)

@@ -100,9 +100,10 @@ def resting(row: Row, snapshot: Snapshot) -> list[Resting]:
 
 def foreign(row: Row, position: Position | None, snapshot: Snapshot, ours: list[Resting]) -> list[Order]:
     """Open orders on the row's symbol and reducing side that pmctl did not place: a person's, or the desk's
-    dispatcher's. They hold part of the position; pmctl reports them and never touches them to protect it."""
+    dispatcher's. They hold part of the position; pmctl reports them and never touches them to protect it. The
+    legs of a bracket the row records as its own (``pmctl.core.brackets``) protect it already: not reported."""
     side = reducing(position, row)
-    mine = {order.id for group in ours for order in group.orders}
+    mine = {order.id for group in ours for order in group.orders} | {row.stop_order_id, row.target_order_id}
     return [order for order in snapshot.open_orders if order.symbol == row.symbol and order.side == side
             and order.id not in mine and not order.client_order_id.startswith(f"pmctl-{snapshot.account}-")]
 

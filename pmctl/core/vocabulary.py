@@ -39,6 +39,11 @@ class PlanSource(StrEnum):
     POLICY = "policy"
 
 
+#: The plans a trade carries itself (the desk's execution ledger, the broker's exit legs), as opposed to the
+#: operator's and the policy's.
+TRADE_PLANS = (PlanSource.LEDGER, PlanSource.BROKER)
+
+
 class ExitSource(StrEnum):
     """``position_exits.source``: whose order took the quantity off, pmctl's close or one found at the broker."""
 
@@ -146,6 +151,7 @@ class EventKind(StrEnum):
     PLAN_WAITING = "plan_waiting"
     PROTECTION = "protection"  # a protective order rested, moved, cancelled or found: its ``change`` says which
     ALERT_SENT = "alert_sent"
+    PLAN_TAKEN = "plan_taken"  # a row took the plan of its trade (the desk's ledger), with old and new values
 
 
 #: Every kind pmctl writes to ``position_events``; the store refuses any other, ``events --kind`` lists them.
@@ -172,6 +178,7 @@ class FindingKind(StrEnum):
     CLOSING = "closing"
     TOO_RECENT = "too_recent"
     SIDE_MISMATCH = "side_mismatch"
+    PLAN_TAKEN = "plan_taken"  # a tracked row's trade was found in the desk's ledger: the row takes its plan
     PROTECTION_FILLED = "protection_filled"  # the row's resting protective order closed it at the broker
     PROTECTION_MISSING = "protection_missing"
     PROTECTION_DUPLICATE = "protection_duplicate"

@@ -16,6 +16,7 @@ option's by its client order id, a stock's by the symbol, the reducing side and
 the claim's time (``pmctl.shell.gather``, ``pmctl.core.settle``).
 """
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import psycopg
@@ -27,8 +28,8 @@ from pmctl.core.market import Order
 from pmctl.core.model import Row, Snapshot
 from pmctl.core.numbers import num
 from pmctl.core.plan import (PROTECTIONS, Action, Adopt, Alert, Arm, AwaitPosition, ChangeQuantity, ClearBrackets,
-                              Close, Defer, Edit, FollowEntry, MarkClosed, Plan, Refresh, Reopen)
-from pmctl.core.vocabulary import EventKind, OutcomeStatus, Severity
+                              Close, Defer, Edit, FollowEntry, MarkClosed, Plan, Refresh, Reopen, TakePlan)
+from pmctl.core.vocabulary import TRADE_PLANS, EventKind, OutcomeStatus, Severity
 from pmctl.shell.ports import Broker
 from pmctl.shell.protecting import Protector
 from pmctl.store import events, exits, pending, positions
@@ -100,8 +101,10 @@ class Applier:
 
     def _bookkeeping(self, plan: Plan) -> list[Outcome]:
         refreshes, adoptions, changes = plan.of(Refresh), plan.of(Adopt), plan.of(ChangeQuantity)
-        follows, brackets = plan.of(FollowEntry), plan.of(ClearBrackets)
-        with self.conn.transaction():
+        follows, brackets, taken = plan.of(FollowEntry), plan.of(ClearBrackets), plan.of(TakePlan)
+        # A steady cycle's bookkeeping is the one refresh statement, atomic on its own: no BEGIN and COMMIT trips.
+        alone = not (adoptions or changes or follows or brackets or taken or any(map(self._trailing_moved, refreshes)))
+        with nullcontext() if alone else self.conn.transaction():
             positions.refresh(self.conn, self.account, refreshes, self.now)
             adopted = positions.adopt(self.conn, self.account, adoptions)
             pending.taken(self.conn, self.account, {a.pending_plan_id: adopted[a.symbol] for a in adoptions
@@ -109,6 +112,7 @@ class Applier:
             changed = positions.change_quantities(self.conn, self.account, changes, self.now)
             self._record_exits([line for change in changes if change.row_id in changed for line in change.exits])
             positions.follow_entries(self.conn, self.account, follows, self.now)
+            planned = positions.take_plans(self.conn, self.account, taken, self.now)
             for clear in brackets:
                 positions.clear_brackets(self.conn, self.account, clear.row_id, list(clear.order_ids))
             written = [
@@ -118,6 +122,7 @@ class Applier:
                 *(Event(c.row_id, EventKind.QUANTITY_CHANGED, {"symbol": c.symbol, "old": c.old, "new": c.new,
                                                                 "original": c.original, "why": c.why}) for c in changes),
                 *(self._entry_event(f) for f in follows),
+                *(self._plan_event(t) for t in taken if t.row_id in planned),
             ]
             events.insert_events(self.conn, self.account, written, self.actor, self.now)
         outcomes = [
@@ -126,6 +131,9 @@ class Applier:
             for a in adoptions
         ]
         outcomes.extend(Outcome(c, "changed") for c in (*changes, *follows))
+        outcomes.extend(Outcome(t, "taken") if t.row_id in planned
+                        else Outcome(t, "skipped: the row or its execution changed meanwhile", OutcomeStatus.CONFLICT)
+                        for t in taken)
         outcomes.extend(Outcome(c, "forgotten") for c in brackets)
         return outcomes
 
@@ -135,6 +143,14 @@ class Applier:
             "symbol": follow.symbol, "old": follow.old, "new": follow.new, "stop_loss": follow.stop_loss,
             "previous_stop_loss": row.stop_loss, "take_profit": follow.take_profit,
             "previous_take_profit": row.take_profit, "plan_source": row.plan_source, "why": follow.why})
+
+    def _plan_event(self, taken: TakePlan) -> Event:
+        """What the row's trade changed, each field old and new, and what of the ledger was not taken."""
+        row = self.rows[taken.row_id]
+        changed = {name: {"old": getattr(row, name), "new": getattr(taken, name)} for name in _PLAN_FIELDS
+                   if getattr(row, name) != getattr(taken, name)}
+        return Event(row.id, EventKind.PLAN_TAKEN, {"symbol": taken.symbol, "execution_id": taken.execution_uuid,
+                                                    "changed": changed, "notes": list(taken.notes), "why": taken.why})
 
     def _trailing_moved(self, refresh: Refresh) -> bool:
         row = self.rows[refresh.row_id]
@@ -292,5 +308,16 @@ def _closed_event(action: MarkClosed) -> Event:
 
 
 def _adopted_data(adopt: Adopt) -> dict:
-    return {"symbol": adopt.symbol, "side": adopt.side, "quantity": adopt.quantity, "entry_price": adopt.entry_price,
+    data = {"symbol": adopt.symbol, "side": adopt.side, "quantity": adopt.quantity, "entry_price": adopt.entry_price,
             "tracked_as": adopt.tracked_as, "plan_source": adopt.plan_source, "why": adopt.why}
+    if adopt.plan_source in TRADE_PLANS:
+        data.update({"execution_id": adopt.execution_uuid, "notes": list(adopt.notes),
+                     **{name: getattr(adopt, name) for name in _PLAN_FIELDS
+                        if name not in ("execution_uuid", "tracked_as", "plan_source")}})
+    return data
+
+
+#: The fields a trade's plan sets on a row, recorded old and new in its ``plan_taken`` event.
+_PLAN_FIELDS = ("execution_uuid", "strategy_type", "stop_loss", "take_profit", "underlying_stop", "underlying_target",
+                "trailing_stop_percent", "max_hold_minutes", "stop_order_id", "target_order_id", "entry_time",
+                "tracked_as", "plan_source")
