@@ -87,7 +87,7 @@ def wanted(row: Row, position: Position, snapshot: Snapshot, ours: list[Resting]
     level = stop_level(row, plan, snapshot)
     if level is None:
         return Wanted(None, Reason.STOP_LOSS, _no_level(row, plan, snapshot))
-    stop, reason = level
+    stop, reason, source = level
     side = reducing(position, row)
     market = policy_in(snapshot).market
     stop = ticks.round_limit(row.symbol, side, stop, market)
@@ -108,25 +108,28 @@ def wanted(row: Row, position: Position, snapshot: Snapshot, ours: list[Resting]
         target = _oco_target(plan.target.price, stop, price, side, row.symbol, snapshot)
     intent = f"{side}_to_close" if row.is_option else None
     order = ProtectiveOrder(row.symbol, side, qty, stop, limit, target, "", intent)
-    return Wanted(order, reason, f"{_sourced(reason, plan)}: {_order_text(order)}")
+    return Wanted(order, reason, f"{source}: {_order_text(order)}")
 
 
-def stop_level(row: Row, plan: ExitPlan, snapshot: Snapshot) -> tuple[Decimal, str] | None:
-    """The level the resting order enforces, and its reason: the tighter of the stop and the trailing stop.
-    Inside the profile's minimum hold the price rules wait unless the loss is catastrophic, so the order rests at
-    the catastrophic level, or nowhere."""
+def stop_level(row: Row, plan: ExitPlan, snapshot: Snapshot) -> tuple[Decimal, str, str] | None:
+    """The level the resting order enforces, its reason, and where it came from: the tighter of the stop and the
+    trailing stop. Inside the profile's minimum hold the price rules wait unless the loss is catastrophic, so the
+    order rests at the catastrophic level, or nowhere."""
     profile = plan.profile
     if profile.min_hold_minutes and snapshot.clock.timestamp - row.entry_time < timedelta(
             minutes=profile.min_hold_minutes):
         if profile.catastrophic_loss_percent is None:
             return None
-        return away(row.entry_price, profile.catastrophic_loss_percent, against=True, short=row.is_short), \
-            Reason.STOP_LOSS
+        return (away(row.entry_price, profile.catastrophic_loss_percent, against=True, short=row.is_short),
+                Reason.STOP_LOSS, f"the catastrophic loss of {num(profile.catastrophic_loss_percent)}% inside the "
+                                  f"minimum hold ({profile.source_text('catastrophic_loss_percent')})")
     levels = []
     if plan.stop is not None:
-        levels.append((plan.stop.price, Reason.STOP_LOSS))
+        levels.append((plan.stop.price, Reason.STOP_LOSS, f"stop {num(plan.stop.price)} ({plan.stop.source})"))
     if plan.trailing_percent is not None and row.trailing_stop_price is not None:
-        levels.append((row.trailing_stop_price, Reason.TRAILING_STOP))
+        levels.append((row.trailing_stop_price, Reason.TRAILING_STOP,
+                       f"trailing stop {num(row.trailing_stop_price)}, {num(plan.trailing_percent.price)}% off "
+                       f"the best price ({plan.trailing_percent.source})"))
     if not levels:
         return None
     return (min if row.is_short else max)(levels, key=lambda level: level[0])
@@ -349,12 +352,6 @@ def _no_level(row: Row, plan: ExitPlan, snapshot: Snapshot) -> str:
     if hold and snapshot.clock.timestamp - row.entry_time < timedelta(minutes=hold):
         return f"inside the {hold} minutes' minimum hold with no catastrophic loss level, nothing rests"
     return f"row {row.id} has no stop to rest at the broker"
-
-
-def _sourced(reason: str, plan: ExitPlan) -> str:
-    if reason == Reason.TRAILING_STOP and plan.trailing_percent is not None:
-        return f"trailing stop {num(plan.trailing_percent.price)}% ({plan.trailing_percent.source})"
-    return f"stop ({plan.stop.source})" if plan.stop is not None else "catastrophic loss level"
 
 
 def _order_text(order: ProtectiveOrder) -> str:

@@ -249,3 +249,13 @@ def test_a_plan_leaves_at_most_one_protection_within_the_position_and_never_touc
     resting_qty = sum((a.order.qty for a in arms), Decimal(0)) + sum(
         (rearmed.get(o.id, o.remaining) for o in left), Decimal(0))
     assert resting_qty + others <= book.positions[0].qty
+
+
+def test_an_oco_whose_answer_was_lost_is_found_with_its_leg_and_recorded():
+    head = stop("pmctl-a-1-oco-1", kind="limit", order_class="oco", limit="110", price=None)
+    leg = replace(stop("made-by-the-broker", order_class="oco", status="held"), id="leg")
+    rows = [row(stop_loss=Decimal(95), take_profit=Decimal(110), protect_seq=1)]
+    plan = plan_check(protected(rows, [position(price="100", available="0")], [head, leg], policy=WITH_TARGET))
+    recorded = only(plan, RecordProtection)
+    assert (recorded.stop_order_id, recorded.target_order_id) == ("leg", head.id)
+    assert plan.of(Arm) == plan.of(Disarm) == []

@@ -272,3 +272,23 @@ def test_a_dry_run_shows_the_protection_and_sends_nothing(desk, policy, state, d
     assert "GTC stop sell 100 AMD at 145" in result.stdout
     assert state.account("a").orders == []
     assert fetch_rows(database_url, f"id = {row}")[0]["protect_seq"] == 0
+
+
+def test_bracket_legs_the_row_records_protect_it_untouched_and_their_fill_settles_it(check, state, database_url):
+    state.set_position("a", "AMD", Decimal(100), Decimal(150))
+    state.set_price("AMD", Decimal(148))
+    group = state.submit_order("a", "AMD", Decimal(100), "sell", "limit", "gtc", order_class="oco",
+                               take_profit={"limit_price": "170"}, stop_loss={"stop_price": "140"})
+    [leg] = group.legs
+    row = insert_row(database_url, ticker="AMD", quantity=100, entry_price=Decimal(150), stop_loss=Decimal(140),
+                     take_profit=Decimal(170), stop_order_id=str(leg.id), target_order_id=str(group.id))
+
+    result = check()
+
+    assert resting(state, "AMD") == [group, leg] and "foreign_order" not in result.stdout
+    state.set_price("AMD", Decimal(139))
+    check()
+    [closed] = fetch_rows(database_url, f"id = {row}")
+    assert (closed["status"], closed["close_reason"], closed["exit_price"]) == ("closed", "stop_loss",
+                                                                                Decimal("139.0000"))
+    assert closed_event(database_url, row)["closed_by"] == "broker"
