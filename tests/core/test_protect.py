@@ -9,9 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from helpers import NOON
-from pmctl.core import protect
 from pmctl.core.check import plan_check
-from pmctl.core.market import Clock, Order
+from pmctl.core.market import Order
 from pmctl.core.plan import (Alert, Arm, ClearBrackets, Close, Defer, Disarm, MarkClosed, Rearm, RecordProtection)
 from pmctl.core.policy import Policy
 from pmctl.core.reconcile import plan_reconcile

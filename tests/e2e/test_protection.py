@@ -217,8 +217,9 @@ def test_an_oco_rests_the_target_beside_the_stop_and_its_fill_settles_as_take_pr
     target, leg = resting(state, "AMD")
     assert (target.order_class, target.type, target.limit_price, leg.type, leg.stop_price) == (
         "oco", "limit", Decimal(160), "stop", Decimal(145))
-    assert fetch_rows(database_url, f"id = {row}")[0]["target_order_id"] == str(target.id)
-    check()
+    recorded = fetch_rows(database_url, f"id = {row}")[0]
+    assert (recorded["stop_order_id"], recorded["target_order_id"]) == (str(leg.id), str(target.id))
+    assert "record row" not in check().stdout
     assert resting(state, "AMD") == [target, leg]
 
     state.set_quote("AMD", Decimal("160.10"), Decimal("160.20"))
@@ -292,3 +293,21 @@ def test_bracket_legs_the_row_records_protect_it_untouched_and_their_fill_settle
     assert (closed["status"], closed["close_reason"], closed["exit_price"]) == ("closed", "stop_loss",
                                                                                 Decimal("139.0000"))
     assert closed_event(database_url, row)["closed_by"] == "broker"
+
+
+def test_an_ocos_stop_leg_trails_by_replace_within_its_group(check, state, database_url, policy):
+    policy(PROTECTED + "protect_with_target = true\n")
+    row = stock_row(state, database_url, entry="100", price="100", trailing_stop_percent=Decimal(5),
+                    take_profit=Decimal(130))
+    check()
+    target, leg = resting(state, "AMD")
+    state.set_price("AMD", Decimal(110))
+
+    check()
+
+    [moved] = [o for o in resting(state, "AMD") if o is not target]
+    assert (moved.stop_price, moved.replaces, moved.status, leg.status) == (Decimal("104.50"), leg.id, "held",
+                                                                             "replaced")
+    recorded = fetch_rows(database_url, f"id = {row}")[0]
+    assert (recorded["stop_order_id"], recorded["target_order_id"]) == (str(moved.id), str(target.id))
+    assert "record row" not in check().stdout and len(resting(state, "AMD")) == 2
