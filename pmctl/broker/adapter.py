@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from pmctl.core.numbers import finite_decimal, num
 from pmctl.broker import errors
+from pmctl.broker.protective import ProtectiveOrders
 from pmctl.broker.transport import RetryPolicy, Retryable, configure, with_retries
 from pmctl.core.market import (
     MARKET_ZONE, AccountInfo, Clock, CloseRequest, Fill, NonTradeActivity, Order, Position, Session, as_utc,
@@ -36,7 +37,7 @@ STOCK_SYMBOLS_PER_REQUEST = 500
 OPTION_EVENTS = ("OPEXP", "OPEXC", "OPASN")
 
 
-class AlpacaBroker:
+class AlpacaBroker(ProtectiveOrders):
     """The broker as seen by one configured account."""
 
     def __init__(self, account: AccountConfig, timeout: Decimal, policy: RetryPolicy = RetryPolicy(), sleep=None):
@@ -134,30 +135,16 @@ class AlpacaBroker:
         return [_order(item) for item in page]
 
     def submit_close(self, request: CloseRequest) -> Order:
-        """Send one reducing order, once: an option's as an order, a stock's through its position.
+        """Send one reducing market order, once: an option's as an order, a stock's through its position.
 
         An unclear outcome is ``OrderOutcomeUnknown``.
         """
         action = f"{request.side} {num(request.qty)} {request.symbol} to close"
         if request.by_position:
             action += f" (DELETE /v2/positions/{request.symbol}?qty={num(request.qty)})"
-        try:
-            if request.by_position:
-                raw = self._trading.close_position(request.symbol, ClosePositionRequest(qty=num(request.qty)))
-            else:
-                raw = self._trading.submit_order(_market_close(request))
-        except APIError as error:
-            failure = errors.classify(error.status_code, str(error), action)
-            if isinstance(failure, errors.BrokerUnavailable):
-                raise errors.OrderOutcomeUnknown(
-                    f"no clear answer to the close {request.client_order_id} ({action}): {failure}"
-                ) from None
-            raise failure from None
-        except (requests.Timeout, requests.ConnectionError) as error:
-            raise errors.OrderOutcomeUnknown(
-                f"no answer to the close {request.client_order_id} ({action}): {type(error).__name__}"
-            ) from None
-        return _order(raw)
+            return self._send(action, request.client_order_id, lambda: self._trading.close_position(
+                request.symbol, ClosePositionRequest(qty=num(request.qty))))
+        return self._send(action, request.client_order_id, lambda: self._trading.submit_order(_market_close(request)))
 
     def latest_trades(self, symbols: tuple[str, ...]) -> dict[str, Decimal]:
         """The last trade of each stock, from the market-data API on the account's stock feed: one request for
@@ -212,6 +199,27 @@ class AlpacaBroker:
             if len(page) < ACTIVITIES_PAGE:
                 return items
             token = page[-1].get("id")
+
+    @staticmethod
+    def _position(raw) -> Position:
+        return _position(raw)
+
+    def _send(self, action: str, client_order_id: str, call: Callable[[], T]) -> Order:
+        """An order request, sent once: a refusal is its typed error, no clear answer ``OrderOutcomeUnknown``."""
+        try:
+            raw = call()
+        except APIError as error:
+            failure = errors.classify(error.status_code, str(error), action)
+            if isinstance(failure, errors.BrokerUnavailable):
+                raise errors.OrderOutcomeUnknown(
+                    f"no clear answer to the close {client_order_id} ({action}): {failure}"
+                ) from None
+            raise failure from None
+        except (requests.Timeout, requests.ConnectionError) as error:
+            raise errors.OrderOutcomeUnknown(
+                f"no answer to the close {client_order_id} ({action}): {type(error).__name__}"
+            ) from None
+        return _order(raw)
 
     def _repeatable(self, action: str, call: Callable[[], T]) -> T:
         """A request that may be sent again on a timeout or 5xx: every read, and a cancel (cancelling twice
@@ -303,6 +311,7 @@ def _order(raw) -> Order:
         order_class=raw.order_class.value if raw.order_class else "simple",
         limit_price=_optional_decimal(raw.limit_price),
         stop_price=_optional_decimal(raw.stop_price),
+        legs=tuple(_order(leg) for leg in raw.legs or ()),
     )
 
 

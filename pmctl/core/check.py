@@ -1,14 +1,15 @@
 """One monitoring cycle's decision: sync, settle, then the exit rules for every open row."""
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
-from pmctl.core import closing, rules
+from pmctl.core import closing, protect, rules
 from pmctl.core.exit_plan import plan_in
 from pmctl.core.market import hours_to_expiration
 from pmctl.core.model import Row, Snapshot, too_recent
 from pmctl.core.vocabulary import AlertKind, Severity, Status
-from pmctl.core.plan import Action, Alert, ClearBrackets, Defer, MarkClosed, Plan, Refresh
+from pmctl.core.plan import Action, Alert, ClearBrackets, Close, Defer, MarkClosed, Plan, Refresh
 from pmctl.core.pnl import pnl
 from pmctl.core.settle import plan_settle
 from pmctl.core.sync import as_followed, plan_sync, primary_rows, unexpected_short_alert
@@ -20,7 +21,7 @@ EXPIRY_ALERT_HOURS = 24
 def plan_check(snapshot: Snapshot) -> Plan:
     """The rules judge each row as sync leaves it (its quantity and entry following the broker's);
     a row sync closes, because its position was closed and opened again, is not judged at all."""
-    synced = plan_sync(snapshot)
+    synced = protect.attributed(plan_sync(snapshot), snapshot)
     actions: list[Action] = [*synced, *plan_settle(snapshot)]
     primary = primary_rows(snapshot.rows)
     closed = {action.row_id for action in synced if isinstance(action, MarkClosed)}
@@ -32,6 +33,7 @@ def plan_check(snapshot: Snapshot) -> Plan:
             actions.extend(_monitor(followed[row.id], snapshot))
         elif snapshot.position(row.symbol) is None and not row.close_client_order_id:
             actions.extend(_missing(row, snapshot))
+    actions.extend(protect.orphans(snapshot))
     return Plan(snapshot.account, tuple(actions))
 
 
@@ -50,19 +52,28 @@ def _monitor(row: Row, snapshot: Snapshot) -> list[Action]:
     actions: list[Action] = [
         Refresh(row.id, price, dollars, percent, evaluation.peak_price, evaluation.trailing_stop_price)
     ]
-    actions.extend(_missing_brackets(row, snapshot))
+    if not protect.protects(row, snapshot):
+        actions.extend(_missing_brackets(row, snapshot))
     actions.extend(_expiring(row, snapshot))
+    trailed = replace(row, peak_price=evaluation.peak_price, trailing_stop_price=evaluation.trailing_stop_price)
     if row.quarantined:
-        return [*actions, unexpected_short_alert(row.id, position)]
+        return [*actions, *protect.plan_row(trailed, snapshot), unexpected_short_alert(row.id, position)]
+    close = None
     if evaluation.first is not None:
-        actions.append(_close(row, evaluation.first, snapshot))
+        close = _close(row, evaluation.first, snapshot)
     elif evaluation.scale_out is not None:
-        actions.append(_close(row, evaluation.scale_out.exit, snapshot, evaluation.scale_out.quantity))
-    return actions
+        close = _close(row, evaluation.scale_out.exit, snapshot, evaluation.scale_out.quantity)
+    if isinstance(close, Close):
+        return [*actions, protect.with_rearm(close, trailed, snapshot)]
+    return [*actions, *protect.plan_row(trailed, snapshot), *([close] if close else [])]
 
 
 def _missing(row: Row, snapshot: Snapshot) -> list[Action]:
-    """A row the broker no longer holds: check sends nothing for it, but the desk hears of it."""
+    """A row the broker no longer holds: closed at its resting protective order's fill where that is what took
+    it; otherwise check sends nothing for it, but the desk hears of it."""
+    stopped = protect.filled_protection(row, snapshot)
+    if stopped is not None:
+        return [stopped]
     if too_recent(row, snapshot.clock.timestamp, timedelta(seconds=snapshot.grace_seconds)):
         return []
     return [Alert(row.id, row.symbol, AlertKind.PHANTOM_FOUND, Severity.WARNING,

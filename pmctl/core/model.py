@@ -59,6 +59,7 @@ class Row:
     underlying_target: Decimal | None = None
     scale_out_done: int = 0
     execution_uuid: UUID | None = None
+    protect_seq: int = 0
 
     @property
     def is_short(self) -> bool:
@@ -99,7 +100,9 @@ class Snapshot:
     positions not yet held, ``underlying_prices`` the last trade of every
     underlying whose level a row watches. ``recorded_exits`` holds, read with
     the fills, the order ids each row's exits ledger already has: their fills
-    are never taken for another exit.
+    are never taken for another exit. ``protect_orders`` holds what the broker
+    says of each protective order a row names that is no longer open (looked up
+    by id; None: unknown to the broker): filled, the row settles at its fill.
     """
 
     account: str
@@ -120,6 +123,7 @@ class Snapshot:
     pending_plans: tuple["PendingPlan", ...] = ()
     underlying_prices: Mapping[str, Decimal] = field(default_factory=dict)
     recorded_exits: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    protect_orders: Mapping[str, Order | None] = field(default_factory=dict)
 
     @property
     def market_date(self):

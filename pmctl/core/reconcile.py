@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from pmctl.core.market import Fill, NonTradeActivity, market_date
-from pmctl.core import exits
+from pmctl.core import exits, protect
 from pmctl.core.closing import close_action
 from pmctl.core.fills import weighted
 from pmctl.core.numbers import num
@@ -44,7 +44,7 @@ def evidence_since(snapshot: Snapshot) -> datetime | None:
 
 def plan_reconcile(snapshot: Snapshot, cover_shorts: bool) -> Plan:
     """Every difference as a finding (``Plan.findings``), each with the action that settles it, or none."""
-    findings = [*_broker_side(snapshot), *_duplicates(snapshot)]
+    findings = [*_broker_side(snapshot), *_duplicates(snapshot), *_protections(snapshot)]
     primary = primary_rows(snapshot.rows)
     grace = timedelta(seconds=snapshot.grace_seconds)
     reopened = {f.row_id for f in findings if f.kind == FindingKind.REOPENED}
@@ -163,6 +163,15 @@ def _duplicates(snapshot: Snapshot) -> list[Finding]:
     return findings
 
 
+def _protections(snapshot: Snapshot) -> list[Finding]:
+    """pmctl's protective orders whose row or position is gone (cancelled), and each protected row's: a second
+    one cancelled, a missing one and an order pmctl did not place reported."""
+    found = [Finding(FindingKind.PROTECTION_ORPHAN, d.row_id, d.symbol, d.why, d) for d in protect.orphans(snapshot)]
+    for row in primary_rows(snapshot.rows).values():
+        found += [Finding(kind, row.id, row.symbol, detail, action) for kind, detail, action in protect.audit(row, snapshot)]
+    return found
+
+
 def _gone(snapshot: Snapshot) -> list[Row]:
     grace = timedelta(seconds=snapshot.grace_seconds)
     held = {position.symbol for position in snapshot.positions}
@@ -176,6 +185,9 @@ def _gone_row(row: Row, snapshot: Snapshot, grace: timedelta) -> Finding:
         return Finding(FindingKind.TOO_RECENT, row.id, row.symbol,
                        f"row {row.id} is younger than {int(grace.total_seconds())} s: the broker may not show it yet",
                        None)
+    stopped = protect.filled_protection(row, snapshot)
+    if stopped is not None:
+        return Finding(FindingKind.PROTECTION_FILLED, row.id, row.symbol, stopped.why, stopped)
     order = _close_order(row, snapshot)
     if order is not None and order.status in WORKING:
         return Finding(FindingKind.CLOSING, row.id, row.symbol, f"close order {order.client_order_id} is still working", None)

@@ -116,6 +116,7 @@ class AlertKind(StrEnum):
     NEEDS_RECONCILE = ("needs_reconcile", True, True)
     PHANTOM_FOUND = ("phantom_found", True, True)
     EXPIRING_SOON = ("expiring_soon", True, True)
+    FOREIGN_ORDER = ("foreign_order", True, True)
     EXIT_TRIGGERED = ("exit_triggered", False, True)
     ACCOUNT_REFUSED = ("account_refused", False, True)
     CYCLE_FAILED = ("cycle_failed", False, True)
@@ -148,6 +149,7 @@ class EventKind(StrEnum):
     REOPENED = "reopened"
     EDITED = "edited"
     PLAN_WAITING = "plan_waiting"
+    PROTECTION = "protection"  # a protective order rested, moved, cancelled or found: its ``change`` says which
     ALERT_SENT = "alert_sent"
     PLAN_TAKEN = "plan_taken"  # a row took the plan of its trade (the desk's ledger), with old and new values
 
@@ -177,10 +179,16 @@ class FindingKind(StrEnum):
     TOO_RECENT = "too_recent"
     SIDE_MISMATCH = "side_mismatch"
     PLAN_TAKEN = "plan_taken"  # a tracked row's trade was found in the desk's ledger: the row takes its plan
+    PROTECTION_FILLED = "protection_filled"  # the row's resting protective order closed it at the broker
+    PROTECTION_MISSING = "protection_missing"
+    PROTECTION_DUPLICATE = "protection_duplicate"
+    PROTECTION_ORPHAN = "protection_orphan"  # a protective order of pmctl's whose row or position is gone
+    FOREIGN_ORDER = "foreign_order"  # a resting order pmctl did not place, holding part of a protected position
 
     @property
     def gone(self) -> bool:
-        return self in (FindingKind.PHANTOM, FindingKind.EXPIRED, FindingKind.EXERCISED, FindingKind.ASSIGNED)
+        return self in (FindingKind.PHANTOM, FindingKind.EXPIRED, FindingKind.EXERCISED, FindingKind.ASSIGNED,
+                        FindingKind.PROTECTION_FILLED)
 
 
 class OutcomeStatus(StrEnum):

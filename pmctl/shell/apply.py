@@ -6,7 +6,9 @@ recorded as an event and does not stop the others or undo their work.
 
 The close protocol, in order: check the invariant; claim the row as
 ``closing`` with its deterministic client order id and commit; cancel pmctl's
-own working orders on the symbol; send the close once (an option's as an order
+own working orders on the symbol and confirm each cancel (a protective order
+holds the quantity; one that filled meanwhile closed the position, and the
+close is not sent); send the close once (an option's as an order
 under that id, a stock's through DELETE /v2/positions, which cannot pass flat);
 record the order the broker answers with before anything else. A crash at any
 step leaves a row that the next cycle settles from the broker's orders: an
@@ -25,10 +27,11 @@ from pmctl.core.exits import ExitFill
 from pmctl.core.market import Order
 from pmctl.core.model import Row, Snapshot
 from pmctl.core.numbers import num
-from pmctl.core.plan import (Action, Adopt, Alert, AwaitPosition, ChangeQuantity, ClearBrackets, Close, Defer, Edit,
-                              FollowEntry, MarkClosed, Plan, Refresh, Reopen, TakePlan)
+from pmctl.core.plan import (PROTECTIONS, Action, Adopt, Alert, Arm, AwaitPosition, ChangeQuantity, ClearBrackets,
+                              Close, Defer, Edit, FollowEntry, MarkClosed, Plan, Refresh, Reopen, TakePlan)
 from pmctl.core.vocabulary import TRADE_PLANS, EventKind, OutcomeStatus, Severity
 from pmctl.shell.ports import Broker
+from pmctl.shell.protecting import Protector
 from pmctl.store import events, exits, pending, positions
 from pmctl.store.events import Event
 
@@ -67,6 +70,7 @@ class Applier:
         self.account = snapshot.account
         self.now = snapshot.clock.timestamp
         self.rows = {row.id: row for row in snapshot.rows}
+        self.protector = Protector(broker, conn, self.account, actor, self.now)
 
     def apply(self, plan: Plan) -> list[Outcome]:
         """Settlements first, so a symbol whose row just closed can be adopted afresh in the same pass."""
@@ -83,6 +87,8 @@ class Applier:
                 outcomes.append(self._edit(action))
             elif isinstance(action, AwaitPosition):
                 outcomes.append(self._await(action))
+            elif isinstance(action, PROTECTIONS):
+                outcomes.append(Outcome(action, *self.protector.perform(action)))
         return outcomes
 
     def _await(self, action: AwaitPosition) -> Outcome:
@@ -205,7 +211,8 @@ class Applier:
             events.insert_events(self.conn, self.account, [Event(row.id, EventKind.EXIT_TRIGGERED, {
                 "symbol": action.symbol, "reason": action.reason, "why": action.why, "side": request.side,
                 "qty": request.qty, "client_order_id": request.client_order_id})], self.actor, self.now)
-        self._cancel(cancelled)
+        if cancelled and (stopped := self._cancel(action, row, cancelled)) is not None:
+            return stopped
         try:
             order = self.broker.submit_close(request)
         except errors.OrderOutcomeUnknown as unknown:
@@ -218,12 +225,24 @@ class Applier:
             return self._rejected(action, row, rejected)
         return self._submitted(action, row, order)
 
-    def _cancel(self, orders: list[Order]) -> None:
-        for order in orders:
-            try:
-                self.broker.cancel_order(order.id)
-            except (errors.OrderNotFound, errors.OrderNotCancelable):
-                continue
+    def _cancel(self, action: Close, row: Row, orders: list[Order]) -> Outcome | None:
+        """pmctl's orders that hold the quantity, cancelled and confirmed before the close is sent; an Outcome when
+        the close must not be sent: one of them filled meanwhile (the position is not what the close was sized
+        for), or a cancel is not confirmed. The row then goes back to open with no backoff."""
+        done = self.protector.cancel_confirmed(order.id for order in orders)
+        if done.confirmed:
+            self.protector.forget(row.id, action.symbol, tuple(order.id for order in orders),
+                                  f"cancelled before the close {action.client_order_id}")
+            return None
+        why = (f"not sent: {', '.join(order.client_order_id for order in done.filled)} filled as pmctl cancelled "
+               "it; the next cycle settles the row at that fill" if done.filled
+               else f"not sent: the cancel of {', '.join(done.pending)} is not confirmed; the next cycle tries again")
+        with self.conn.transaction():
+            positions.reopen(self.conn, self.account, Reopen(row.id, row.symbol, row.quantity, why, exited=True),
+                             self.now)
+            events.insert_events(self.conn, self.account, [Event(row.id, EventKind.REOPENED, {
+                "symbol": action.symbol, "why": why})], self.actor, self.now)
+        return Outcome(action, why, OutcomeStatus.ALREADY_DONE if done.filled else OutcomeStatus.FAILED)
 
     def _submitted(self, action: Close, row: Row, order: Order) -> Outcome:
         """The answer is recorded before anything else, then settled as the core says (``settle.on_answer``)."""
@@ -239,9 +258,10 @@ class Applier:
                 written.append(_closed_event(settled))
             events.insert_events(self.conn, self.account, written, self.actor, self.now)
             self._record_exits(_exits_of(settled))
+        rested = "" if isinstance(settled, MarkClosed) else self._rest(action.rest)
         if order.is_filled:
-            return Outcome(action, f"filled {num(order.filled_qty)} at {num(order.filled_avg_price)}: closed")
-        return Outcome(action, f"order {order.id} {order.status}; settled when it fills", OutcomeStatus.SENT)
+            return Outcome(action, f"filled {num(order.filled_qty)} at {num(order.filled_avg_price)}: closed{rested}")
+        return Outcome(action, f"order {order.id} {order.status}; settled when it fills{rested}", OutcomeStatus.SENT)
 
     def _rejected(self, action: Close, row: Row, rejected: errors.BrokerRejected) -> Outcome:
         flat = isinstance(rejected, errors.PositionNotFound) or (
@@ -253,7 +273,14 @@ class Applier:
                 "symbol": action.symbol, "reason": action.reason, "client_order_id": action.client_order_id,
                 "status": rejected.status, "code": rejected.code, "broker_message": rejected.broker_message,
                 "already_flat": flat, "why": reopen.why})], self.actor, self.now)
-        return Outcome(action, reopen.why, OutcomeStatus.FAILED)
+        return Outcome(action, reopen.why + ("" if flat else self._rest(action.rearm)), OutcomeStatus.FAILED)
+
+    def _rest(self, arm: Arm | None) -> str:
+        """The protection a close leaves to rest (what a partial close leaves, or all again after a refusal)."""
+        if arm is None:
+            return ""
+        result, _ = self.protector.arm(arm)
+        return f"; protection {arm.order.client_order_id}: {result}"
 
     def _record_exits(self, lines: list[ExitFill]) -> None:
         """The exits ledger's lines, inside the caller's transaction: written with the settlement they belong to."""
@@ -273,9 +300,11 @@ def _exits_of(settled: MarkClosed | Reopen | ExitFill | None) -> list[ExitFill]:
 
 def _closed_event(action: MarkClosed) -> Event:
     """The one shape of a "closed" event, whether the row closed on its order's answer or on settlement."""
+    closed_by = {"closed_by": action.closed_by} if action.closed_by else {}
     return Event(action.row_id, EventKind.CLOSED, {
         "symbol": action.symbol, "reason": action.reason, "exit_price": action.exit_price,
-        "exit_time": action.exit_time, "order_id": action.order_id, "why": action.why, "evidence": action.evidence})
+        "exit_time": action.exit_time, "order_id": action.order_id, "why": action.why, "evidence": action.evidence,
+        **closed_by})
 
 
 def _adopted_data(adopt: Adopt) -> dict:

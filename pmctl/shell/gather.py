@@ -9,7 +9,9 @@ earlier: the broker's ``after`` is exclusive, and a hand sale may share the
 second of the row's last check), and with them the orders the exits ledger
 already holds, so no fill is counted twice. The desk's execution ledger, where
 there is one, is read after the rows; the underlyings' last trades only when a
-row watches an underlying level: one request for all.
+row watches an underlying level: one request for all. A protective order a row
+names that no longer rests is looked up once by id: filled, the row settles at
+its fill.
 """
 
 import logging
@@ -64,6 +66,7 @@ def read_snapshot(
     window = rules.calendar_window(rows, clock.market_date, lead)
     sessions = tuple(broker.calendar(*window)) if window else ()
     close_orders = _close_orders(broker, rows, orders, held)
+    protect_orders = _protect_orders(broker, rows, orders, settings)
     since = clock.timestamp - timedelta(minutes=settings.alert_cooldown_minutes)
     snapshot = Snapshot(
         account=account.name,
@@ -79,6 +82,7 @@ def read_snapshot(
         recent_alerts=events.recent_alerts(conn, account.name, RECORDED_ALERTS, since),
         grace_seconds=settings.reconcile_grace_seconds,
         pending_plans=_waiting_plans(conn, account.name, rows, held, clock.timestamp),
+        protect_orders=protect_orders,
     )
     snapshot = _with_plans(snapshot, broker, conn, ledger_source, timedelta(hours=settings.ledger_lookback_hours))
     gone = reconcile.evidence_since(snapshot) if evidence else None
@@ -111,6 +115,19 @@ def _waiting_plans(conn: psycopg.Connection, account: str, rows: tuple[Row, ...]
     if all(position.symbol in tracked for position in held):
         return ()
     return pending.waiting(conn, account, now)
+
+
+def _protect_orders(broker: Broker, rows: tuple[Row, ...], orders: tuple[Order, ...],
+                    settings: Settings) -> dict[str, Order | None]:
+    """What became of each protective order a protected row names that is no longer open: one request per such
+    order, in the one cycle that finds it gone (the row then forgets it, or closes)."""
+    working = {order.id for order in orders}
+    found: dict[str, Order | None] = {}
+    for row in rows:
+        named = [oid for oid in (row.stop_order_id, row.target_order_id) if oid and oid not in working]
+        if named and plan_for(row, settings.policy).profile.protect_at_broker:
+            found.update((oid, broker.order_by_id(oid)) for oid in named)
+    return found
 
 
 def _close_orders(broker: Broker, rows: tuple[Row, ...], orders: tuple[Order, ...],

@@ -9,7 +9,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
-from pmctl.core.market import AccountInfo, Clock, CloseRequest, Fill, NonTradeActivity, Order, Position, Session
+from pmctl.core.market import (AccountInfo, Clock, CloseRequest, Fill, NonTradeActivity, Order, Position,
+                               ProtectiveOrder, Session)
 
 
 class Broker(Protocol):
@@ -32,6 +33,13 @@ class Broker(Protocol):
     def cancel_order(self, order_id: str) -> None: ...
 
     def submit_close(self, request: CloseRequest) -> Order: ...
+
+    def submit_protection(self, order: ProtectiveOrder) -> Order: ...
+
+    def replace_order(self, order_id: str, client_order_id: str, qty: Decimal | None = None,
+                      stop_price: Decimal | None = None, limit_price: Decimal | None = None) -> Order: ...
+
+    def position(self, symbol: str) -> Position | None: ...
 
     def fills_since(self, after: datetime) -> list[Fill]: ...
 

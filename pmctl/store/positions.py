@@ -272,3 +272,34 @@ def set_exit_parameters(conn: psycopg.Connection, account: str, row_id: int, val
         {**values, "id": row_id, "account": account},
     )
     return cursor.rowcount == 1
+
+
+def claim_protection(conn: psycopg.Connection, account: str, row_id: int, seq: int, now: datetime) -> bool:
+    """Take counter ``seq`` for the row's next protective order before it is sent; False when the row is closed
+    or the counter was taken already (another run armed it first)."""
+    cursor = conn.execute(
+        "UPDATE active_positions SET protect_seq = %s, updated_at = %s "
+        "WHERE id = %s AND account_name = %s AND status IN ('open', 'closing') AND protect_seq < %s",
+        (seq, now, row_id, account, seq),
+    )
+    return cursor.rowcount == 1
+
+
+def record_protection(conn: psycopg.Connection, account: str, row_id: int, stop_order_id: str | None,
+                      target_order_id: str | None) -> None:
+    """The protective order(s) resting for the row, as the broker named them."""
+    conn.execute(
+        "UPDATE active_positions SET stop_order_id = %s, target_order_id = %s WHERE id = %s AND account_name = %s",
+        (stop_order_id, target_order_id, row_id, account),
+    )
+
+
+def replace_protection(conn: psycopg.Connection, account: str, row_id: int, old: str, new: str) -> None:
+    """A replaced protective order: the row names the new one where it named the old."""
+    conn.execute(
+        "UPDATE active_positions SET "
+        "stop_order_id = CASE WHEN stop_order_id = %s THEN %s ELSE stop_order_id END, "
+        "target_order_id = CASE WHEN target_order_id = %s THEN %s ELSE target_order_id END "
+        "WHERE id = %s AND account_name = %s",
+        (old, new, old, new, row_id, account),
+    )
