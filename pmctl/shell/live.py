@@ -184,6 +184,15 @@ class LiveBook:
                 self._counted[order.id] = order.filled_qty
             self._observe(order)
 
+    def replaced(self, order_id: str, new: Order) -> None:
+        """A replace the broker answered: the order it replaced has ended (``replaced``) as the new one rests, so a
+        cycle before the stream says so does not see both and cancel one as a second protection."""
+        with self.lock:
+            old = self._orders.get(order_id)
+            if old is not None:
+                self._observe(replace(old, status="replaced"))
+        self.answered(new)
+
     # Inside the lock -------------------------------------------------------------------------------------------
 
     def _observe(self, order: Order) -> None:
@@ -273,6 +282,12 @@ class LiveBroker:
     def order_by_client_id(self, client_order_id: str) -> Order | None:
         return self.book.ended(client_order_id=client_order_id) or self._seen(
             self.broker.order_by_client_id(client_order_id))
+
+    def replace_order(self, order_id: str, client_order_id: str, qty: Decimal | None = None,
+                      stop_price: Decimal | None = None, limit_price: Decimal | None = None) -> Order:
+        new = self.broker.replace_order(order_id, client_order_id, qty, stop_price, limit_price)
+        self.book.replaced(order_id, new)
+        return new
 
     def __getattr__(self, name: str):
         """Every other method of the port (and any a later port adds) is the broker's own."""

@@ -7,7 +7,9 @@ over. A standby opens no stream: Alpaca allows one data-stream session per accou
 
 Once it holds the lock it connects the trading stream, reads the broker in full over REST and runs a whole cycle,
 as ``pmctl check`` would; then it subscribes to the quotes and trades of every symbol held, and from there each
-update runs the core's decision (``plan_check``) for the symbols it touched, applied by the same applier. Updates
+update runs the core's decision (``plan_check``) for the symbols it touched, applied by the same applier: its closes
+and settlements, and the protection at the broker a cron cycle would plan for those rows (rest, move, cancel before
+another close); a resting order the broker filled settles from its trade update. Updates
 that arrive while a cycle runs are gathered, so the next cycle takes them all at once. The broker is read in full
 again after every reconnect of a stream (nothing that happened meanwhile is replayed), when the market opens or
 closes, and every ``resync_seconds`` (60 by default: the cadence of the cron job it replaces, so the book is never
@@ -32,6 +34,7 @@ from pmctl.broker import streams as wire
 from pmctl.config import AccountConfig, Settings
 from pmctl.core.check import plan_check
 from pmctl.core.ledger import underlyings_needed
+from pmctl.core.plan import Adopt, TakePlan
 from pmctl.errors import AccountRefused, BrokerError, DatabaseError, PmctlError
 from pmctl.shell.live import LiveBook, LiveBroker
 from pmctl.shell.run import AccountResult, Identity, cycle_held, verify_accounts
@@ -371,6 +374,8 @@ class _Session:
         if by is not None and result.error is None:
             self._recorded = now
         self.shared.report([result])
+        for symbol in _decided_again(result):
+            self.watcher.mail.touch(symbol)
         return result.error is None
 
     def _beat(self) -> None:
@@ -386,6 +391,13 @@ class _Session:
             log.warning(f"{kind} stream silent for {self.tuning.stale_seconds:g} s while the market is open: "
                         "reconnecting", extra={"account": self.name, "event": "stream_stale"})
             self.streams.reconnect(kind)
+
+
+def _decided_again(result: AccountResult) -> frozenset[str]:
+    """Symbols whose rows the cycle created or gave new levels (an adoption, a trade's plan): decided on again at
+    once, since what follows from the row as it now is (its protection at the broker) waits for no other update."""
+    return frozenset(outcome.action.symbol for outcome in result.outcomes
+                     if isinstance(outcome.action, (Adopt, TakePlan)) and outcome.ok)
 
 
 def _text(error: Exception) -> str:
