@@ -1,18 +1,11 @@
-"""``pmctl run`` as a real process against the emulator and this test's database, for the watcher's tests.
+"""``pmctl run`` as a real process against the emulator and this test's database: what the watcher's tests share
+(their fixtures, ``held`` and ``run_watcher``, are in ``tests/e2e/conftest.py``)."""
 
-Imported by the test modules that use it (``from watching import run_watcher``): pytest finds the fixture there.
-"""
-
-import os
-import signal
 import subprocess
-import sys
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from helpers import wait_until
 
@@ -40,36 +33,6 @@ class Watcher:
 
     def wait(self, timeout: float = 30) -> int:
         return self.process.wait(timeout)
-
-
-@pytest.fixture
-def held(state):
-    """Account "a" holds 10 SPY at 100, the last trade 100."""
-    state.set_price(STOCK, Decimal("100"))
-    state.set_position("a", STOCK, Decimal(10), Decimal("100"))
-    return state
-
-
-@pytest.fixture
-def run_watcher(desk, desk_env, database_url, tmp_path):
-    """Start ``pmctl -v run --account a ARGS`` in a process of its own; each is killed at teardown if still alive."""
-    started: list[Watcher] = []
-
-    def start(*args: str, env: dict[str, str] | None = None) -> Watcher:
-        log = tmp_path / f"run-{len(started)}.log"
-        variables = {**os.environ, **desk_env, **ENV, "PMCTL_DATABASE_URL": database_url, **(env or {})}
-        with log.open("w") as sink:
-            process = subprocess.Popen([sys.executable, "-m", "pmctl", "-v", "run", "--account", "a", *args],
-                                       env=variables, stdout=sink, stderr=subprocess.STDOUT)
-        watcher = Watcher(process, log)
-        started.append(watcher)
-        return watcher
-
-    yield start
-    for watcher in started:
-        if watcher.process.poll() is None:
-            watcher.process.send_signal(signal.SIGKILL)
-            watcher.process.wait(30)
 
 
 def beating(database_url: str, account: str = "a") -> str | None:

@@ -13,7 +13,7 @@ from alpaca.trading.enums import OrderSide, TimeInForce
 from alpaca.trading.requests import MarketOrderRequest
 
 from helpers import fetch_events, fetch_rows, insert_row, wait_until
-from watching import ENV, STOCK, held, orders_for, run_watcher, wait_active  # noqa: F401 (fixtures)
+from watching import ENV, STOCK, orders_for, wait_active
 
 pytestmark = pytest.mark.slow
 OPTION = "GOOGL260220C00340000"

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from helpers import fetch_events, fetch_rows, insert_row, wait_until
-from watching import STOCK, run_watcher, wait_active  # noqa: F401 (fixtures)
+from watching import STOCK, wait_active
 
 pytestmark = pytest.mark.slow
 

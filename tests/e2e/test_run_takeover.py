@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from helpers import fetch_rows, wait_until
-from watching import ENV, STOCK, beating, held, orders_for, run_watcher, wait_active  # noqa: F401 (fixtures)
+from watching import ENV, STOCK, beating, orders_for, wait_active
 
 pytestmark = pytest.mark.slow
 HOST = socket.gethostname()
