@@ -159,4 +159,5 @@ def test_an_underlying_level_is_judged_on_the_stock_streams_print_and_no_cycle_a
     assert (order.side, order.qty, order.position_intent) == ("sell", Decimal(10), "sell_to_close")
     assert [r.path for r in state.requests[mark:] if "/trades/latest" in r.path] == []
     wait_until(lambda: fetch_rows(database_url)[0]["status"] == "closed", "the row closed")
-    assert "underlying GOOGL 329.50 at or below underlying stop" in watcher.output()
+    # The cycle's lines are logged once its plan is applied, a moment after the row's close is committed.
+    wait_until(lambda: "underlying GOOGL 329.50 at or below underlying stop" in watcher.output(), "the reason logged")
