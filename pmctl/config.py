@@ -45,6 +45,7 @@ SETTINGS = (
     "PMCTL_SMTP_HOST", "PMCTL_SMTP_PORT", "PMCTL_SMTP_USER", "PMCTL_SMTP_PASSWORD",
     "PMCTL_ALERT_EMAIL_TO", "PMCTL_ALERT_EMAIL_FROM", "PMCTL_ALERT_WEBHOOK_URL", "PMCTL_ALERT_APPRISE_URLS",
     "PMCTL_ALERT_TIMEOUT", "PMCTL_POLICY_FILE", "PMCTL_EXECUTIONS_SOURCE", "PMCTL_LEDGER_LOOKBACK_HOURS",
+    "PMCTL_CYCLE_WARN_SECONDS",
 )
 #: Each configured account's settings, as ``PMCTL_<NAME>_<SUFFIX>``.
 ACCOUNT_SETTINGS = ("API_KEY", "SECRET_KEY", "BASE_URL", "DATA_URL", "PAPER", "ACCOUNT_NUMBER", "ADOPT", "STOCK_FEED",
@@ -110,6 +111,8 @@ class Settings:
     #: The desk's execution ledger: ``PMCTL_EXECUTIONS_SOURCE`` (None: ``dispatch_executions`` where it exists).
     executions_source: str | None = None
     ledger_lookback_hours: int = DEFAULT_LEDGER_LOOKBACK_HOURS
+    #: ``pmctl status`` warns when an account's last monitoring cycle (cron's or ``pmctl run``'s) is older.
+    cycle_warn_seconds: int = 180
 
     def account(self, name: str) -> AccountConfig:
         for account in self.accounts:
@@ -162,6 +165,7 @@ def load_settings(env: Mapping[str, str], default_home: Path) -> Settings:
         executions_source=_relation(reader, "PMCTL_EXECUTIONS_SOURCE"),
         ledger_lookback_hours=reader.integer("PMCTL_LEDGER_LOOKBACK_HOURS", minimum=1,
                                              maximum=MAX_LEDGER_LOOKBACK_HOURS, default=DEFAULT_LEDGER_LOOKBACK_HOURS),
+        cycle_warn_seconds=reader.integer("PMCTL_CYCLE_WARN_SECONDS", minimum=10, maximum=86400, default=180),
     )
 
 

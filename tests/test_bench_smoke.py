@@ -21,3 +21,16 @@ def test_benchmark_smoke_run_prints_constant_request_and_round_trip_counts(serve
     assert cells[1] == "4"
     assert int(cells[2]) <= 8
     assert "`pmctl --help`" in result.stdout
+
+
+@pytest.mark.slow
+def test_the_watcher_benchmark_smoke_run_closes_every_crossing_and_prints_its_latency(server_url, clean_env):
+    script = SCRIPT.parent / "bench_watch.py"
+    env = {**os.environ, "PMCTL_DATABASE_URL": server_url}
+    result = subprocess.run([sys.executable, str(script), "--smoke"], env=env, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    [row] = [line for line in result.stdout.splitlines() if line.startswith("| 10 |")]
+    median_ms = float(row.strip("|").split("|")[2])
+    assert median_ms < 1000, result.stdout
+    assert "| yes |" in result.stdout

@@ -289,6 +289,11 @@ def _position(raw) -> Position:
     )
 
 
+def as_order(raw) -> Order:
+    """An alpaca-py order, as a REST answer or a trade update carries it, in the core's vocabulary."""
+    return _order(raw)
+
+
 def _order(raw) -> Order:
     return Order(
         id=str(raw.id),

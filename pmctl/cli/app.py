@@ -5,7 +5,7 @@ from pathlib import Path
 import typer
 
 from pmctl import __version__
-from pmctl.cli import demo, edit, history, logs, migrate, plans, positions, reconcile, status
+from pmctl.cli import demo, edit, history, logs, migrate, plans, positions, reconcile, run, status
 from pmctl.cli.environment import Environment
 from pmctl.cli.group import PmctlGroup
 from pmctl.cli.sim import sim_app
@@ -52,6 +52,7 @@ def root(
 
 app.command("sync")(positions.sync)
 app.command("check")(positions.check)
+app.command("run")(run.run)
 app.command("status")(status.status)
 app.command("close")(positions.close)
 app.command("edit")(edit.edit)

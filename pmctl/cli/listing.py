@@ -79,6 +79,18 @@ def status_summary(rows: list[dict], unconfirmed: dict[str, str] | None = None) 
     return text
 
 
+def cycle_rows(heartbeats) -> dict[str, dict]:
+    """``status --json``'s ``cycles``: per account, seconds since its last cycle and its watcher's beat (null:
+    never recorded), and by whom."""
+    return {beat.account: {"last_cycle_seconds_ago": _rounded(beat.cycle_age), "last_cycle_by": beat.cycle_by,
+                           "watcher": beat.watcher, "watcher_beat_seconds_ago": _rounded(beat.beat_age)}
+            for beat in heartbeats}
+
+
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 1)
+
+
 def event_rows(records: list[tuple]) -> list[dict]:
     rows = []
     for event_id, created, account, position, symbol, kind, actor, data in records:

@@ -67,7 +67,7 @@ def check(
 
     env = environment(ctx)
     announce_live(env.settings, account)
-    _act(env, Request(plan_check, account, dry_run, wait, once_per, metrics_file=metrics_file))
+    _act(env, Request(plan_check, account, dry_run, wait, once_per, metrics_file=metrics_file, heartbeat="check"))
 
 
 def close(

@@ -50,9 +50,13 @@ def _show(env, account, offline, fmt, console) -> dict[str, str]:
     book = read_book(env.settings, env.database_url, env.operator, account, offline)
     rows = listing.status_rows(book.lines)
     columns = listing.columns_for(fmt, listing.STATUS_TABLE, listing.STATUS_ALL)
-    output.render(columns, rows, fmt, console=console, title="open positions",
-                  summary=listing.status_summary(rows, book.errors), json_key="positions",
-                  extra={"errors": book.errors})
+    summary = "\n".join([listing.status_summary(rows, book.errors), *(beat.line() for beat in book.heartbeats)])
+    output.render(columns, rows, fmt, console=console, title="open positions", summary=summary,
+                  json_key="positions", extra={"errors": book.errors, "cycles": listing.cycle_rows(book.heartbeats)})
+    bound = env.settings.cycle_warn_seconds
+    for beat in book.heartbeats:
+        if console is None and (warning := beat.warning(bound)) is not None:
+            typer.echo(f"pmctl: warning: [{beat.account}] {warning}", err=True)
     return book.errors
 
 

@@ -10,27 +10,31 @@ from datetime import datetime, timezone
 from pmctl.broker.errors import BrokerUnavailable, Unauthorized
 from pmctl.config import Settings
 from pmctl.core import status
+from pmctl.core.heartbeat import Heartbeat
 from pmctl.core.plan import Plan
 from pmctl.errors import AccountRefused
 from pmctl.shell.cycle import Request, run_cycle
 from pmctl.shell.database import reading
 from pmctl.shell.journal import error_text
-from pmctl.store import positions
+from pmctl.store import accounts, positions
 
 
 @dataclass(frozen=True)
 class Book:
-    """``errors``: per account that could not be confirmed, the one line saying why."""
+    """``errors``: per account that could not be confirmed, the one line saying why. ``heartbeats``: per account,
+    its last monitoring cycle and watcher beat."""
 
     lines: list[status.Line]
     errors: dict[str, str]
+    heartbeats: tuple[Heartbeat, ...] = ()
 
 
 def read_book(settings: Settings, database_url: str, operator: str | None, account: str | None,
               offline: bool) -> Book:
     """``offline``: the database alone, the broker not asked."""
+    names = [a.name for a in settings.selected(account)]
     if offline:
-        return Book(_offline(settings, database_url, [a.name for a in settings.selected(account)]), {})
+        return Book(_offline(settings, database_url, names), {}, _heartbeats(settings, database_url, names))
     report = run_cycle(settings, database_url, operator, Request(_nothing, account, dry_run=True, quiet=True))
     if report.error is not None:
         raise report.error
@@ -40,7 +44,8 @@ def read_book(settings: Settings, database_url: str, operator: str | None, accou
     if unseen:
         lines += [replace(line, broker=f"UNKNOWN: {_unconfirmed(unseen[line.row.account_name])}")
                   for line in _offline(settings, database_url, list(unseen))]
-    return Book(lines, {r.account: error_text(r.error) for r in results if r.error is not None})
+    return Book(lines, {r.account: error_text(r.error) for r in results if r.error is not None},
+                _heartbeats(settings, database_url, names))
 
 
 def _nothing(snapshot) -> Plan:
@@ -51,6 +56,12 @@ def _offline(settings: Settings, database_url: str, names: list[str]) -> list[st
     with reading(settings, database_url) as conn:
         rows = tuple(row for name in names for row in positions.live_rows(conn, name))
     return status.offline_lines(rows, datetime.now(timezone.utc), settings.policy)
+
+
+def _heartbeats(settings: Settings, database_url: str, names: list[str]) -> tuple[Heartbeat, ...]:
+    with reading(settings, database_url) as conn:
+        recorded = accounts.heartbeats(conn, names)
+    return tuple(Heartbeat(name, *recorded[name]) if name in recorded else Heartbeat(name) for name in names)
 
 
 def _unconfirmed(error) -> str:

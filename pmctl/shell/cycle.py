@@ -37,6 +37,8 @@ class Request:
     ``rehearse``: before a real run, run the decision as a dry run over every account, so a refusal it raises for
     one account stops the run before any account is written (``cleanup-phantoms --ids``).
     ``quiet``: no journal, alerts or metrics; the caller speaks for itself (``edit``, ``status``).
+    ``heartbeat``: a monitoring cycle's kind (``check``): each account it cycles records when, and by ``check@host``
+    (``pmctl status`` shows it, and warns when it grows old).
     """
 
     decide: Decide
@@ -51,6 +53,7 @@ class Request:
     verify: bool = False
     rehearse: bool = False
     quiet: bool = False
+    heartbeat: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,7 @@ def exit_code(results: list[AccountResult], dry_run: bool) -> ExitCode:
 
 def _run(settings, database_url, operator, request: Request) -> list[AccountResult]:
     return run(settings, database_url, request.account, request.decide, request.dry_run, operator,
-               evidence=request.evidence, wait=request.wait, once_per=request.once_per)
+               evidence=request.evidence, wait=request.wait, once_per=request.once_per, by=request.heartbeat)
 
 
 def _settled(settings, database_url, operator, request: Request, results: list[AccountResult], code: ExitCode):
@@ -138,6 +141,13 @@ def _finish(settings, database_url, operator, request: Request, results: list[Ac
     if not request.dry_run:
         _alert(settings, database_url, operator, notices)
         _write_metrics(request.metrics_file, results)
+
+
+def report_cycles(settings: Settings, database_url: str, operator: str | None, results: list[AccountResult]) -> None:
+    """What every run owes the desk, for cycles run outside ``run_cycle`` (``pmctl run``'s, on the connection that
+    holds the account's lock): the journal and the alerts. Its metrics file is written on the watcher's beat."""
+    journal.record(results, outcome_line)
+    _alert(settings, database_url, operator, from_results(results))
 
 
 def _failed(settings, database_url, operator, request: Request, error: DatabaseError) -> Report:

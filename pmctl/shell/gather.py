@@ -53,14 +53,15 @@ def find_ledger(conn: psycopg.Connection, settings: Settings) -> executions.Ledg
 
 def read_snapshot(
     broker: Broker, conn: psycopg.Connection, account: AccountConfig, settings: Settings, evidence: bool = False,
-    ledger_source: executions.Ledger | None = None,
+    ledger_source: executions.Ledger | None = None, symbols: frozenset[str] | None = None,
 ) -> Snapshot:
     """``evidence``: also read the fills and option events that settle rows the broker no longer holds.
-    ``ledger_source``: the desk's execution ledger (``find_ledger``), None where there is none."""
+    ``ledger_source``: the desk's execution ledger (``find_ledger``), None where there is none.
+    ``symbols``: only those symbols' rows, positions and orders (``pmctl run``, for what a stream update touched)."""
     clock = broker.clock()
-    held = tuple(broker.positions())
-    orders = tuple(broker.open_orders())
-    rows = positions.live_rows(conn, account.name)
+    held = tuple(p for p in broker.positions() if symbols is None or p.symbol in symbols)
+    orders = tuple(o for o in broker.open_orders() if symbols is None or o.symbol in symbols)
+    rows = positions.live_rows(conn, account.name, symbols)
     lead = rules.expiry_lead(plan_for(row, settings.policy) for row in rows if row.expiration_date is not None)
     window = rules.calendar_window(rows, clock.market_date, lead)
     sessions = tuple(broker.calendar(*window)) if window else ()

@@ -33,6 +33,12 @@ COUNTERS = {
     "pmctl_exits_total": ("Closes sent by pmctl, by reason.", ("account", "reason")),
     "pmctl_orders_failed_total": ("Close orders the broker refused or did not answer.", ("account",)),
 }
+#: Written by ``pmctl run`` on each beat: whether the book is being watched, whoever watches it.
+WATCH_GAUGES = {
+    "pmctl_last_cycle_age_seconds": "Seconds since the account's last monitoring cycle (pmctl run's or cron's "
+                                    "check), by the database's clock, when the file was written.",
+    "pmctl_watcher_active": "1 if this pmctl run holds the account and watches it, 0 while it waits as a standby.",
+}
 EXIT_REASONS = tuple(reason for reason in Reason if reason.sent_by_pmctl)
 """The reasons each cycled account has a series for, at zero before its first such exit."""
 
@@ -41,10 +47,17 @@ EXIT_REASONS = tuple(reason for reason in Reason if reason.sent_by_pmctl)
 disable_created_metrics()
 
 
-def write(path: Path, results: list, now_epoch: float) -> None:
-    """Replace the file atomically, world-readable (0644): node_exporter runs as its own user."""
+def write(path: Path, results: list, now_epoch: float,
+          watching: dict[str, tuple[float | None, bool]] | None = None) -> None:
+    """Replace the file atomically, world-readable (0644): node_exporter runs as its own user.
+
+    ``watching`` (``pmctl run``): per account, the age of its last cycle (None: never) and whether this process
+    holds it; the counters and cycle gauges then carry over as they do between cron runs.
+    """
     registry = CollectorRegistry()
     gauges = {name: Gauge(name, text, ("account",), registry=registry) for name, text in GAUGES.items()}
+    if watching is not None:
+        _watch_gauges(registry, watching)
     counters = {name: Counter(name, text, labels, registry=registry) for name, (text, labels) in COUNTERS.items()}
     for (name, labels), value in _previous(path).items():
         names = tuple(label for label, _ in labels)
@@ -56,6 +69,14 @@ def write(path: Path, results: list, now_epoch: float) -> None:
         if result.skipped is None:
             _record(result, gauges, counters, now_epoch)
     _replace(path, generate_latest(registry))
+
+
+def _watch_gauges(registry: CollectorRegistry, watching: dict[str, tuple[float | None, bool]]) -> None:
+    age, active = (Gauge(name, text, ("account",), registry=registry) for name, text in WATCH_GAUGES.items())
+    for account, (seconds, holds) in watching.items():
+        if seconds is not None:
+            age.labels(account).set(round(seconds, 3))
+        active.labels(account).set(1 if holds else 0)
 
 
 def _record(result, gauges: dict[str, Gauge], counters: dict[str, Counter], now_epoch: float) -> None:

@@ -6,6 +6,7 @@ accounts, the same lock, whether cron runs it or an operator does.
 """
 
 import getpass
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
@@ -118,12 +119,13 @@ def bind_first_time(conn: psycopg.Connection, account: str, who: Identity) -> No
 
 def run(
     settings: Settings, database_url: str, account_name: str | None, decide: Decide, dry_run: bool, operator: str | None,
-    evidence: bool = False, wait: float = 0, once_per: float = 0,
+    evidence: bool = False, wait: float = 0, once_per: float = 0, by: str | None = None,
 ) -> list[AccountResult]:
     """Accounts are cycled concurrently, each on its own connection and lock.
 
     ``wait``: seconds to wait for another run's lock on an account before giving up on it (exit 75).
     ``once_per``: skip an account that any run cycled less than this many seconds ago (scale-out).
+    ``by``: a monitoring cycle's kind (``check``): each account it cycles records when, and ``check@host``.
     """
     selected = settings.selected(account_name)
     brokers = brokers_for(settings)
@@ -140,14 +142,45 @@ def run(
             if (error := who.error_for(account.name)) is not None:
                 return AccountResult(account.name, error=error)
             return _run_account(settings, database_url, account, brokers[account.name], decide, dry_run,
-                                actor(operator), evidence, wait, who, once_per, ledger)
+                                actor(operator), evidence, wait, who, once_per, ledger, by)
 
         return list(pool.map(one, selected))
 
 
+def cycle_held(conn: psycopg.Connection, settings: Settings, account: AccountConfig, broker, decide: Decide,
+               actor_name: str, keys: Identity, by: str | None, symbols: frozenset[str] | None = None,
+               ledger=None) -> AccountResult:
+    """One cycle of an account whose lock the caller holds on ``conn`` for as long as it runs (``pmctl run``).
+
+    ``symbols``: decide on those symbols' rows and positions only (what a stream update touched). ``ledger``: the
+    desk's execution ledger (``find_ledger``, looked for once by the caller). ``by``: record
+    the cycle as ``run@host`` (None: not this time; the caller spaces the records out). A lost
+    connection is not this cycle's failure but the end of the caller's lock: ``psycopg.OperationalError``
+    propagates, and the caller stops acting on the account.
+    """
+    result = AccountResult(account.name)
+    started = time.monotonic()
+    try:
+        _cycle(conn, result, settings, account, broker, decide, False, actor_name, False, keys, 0, ledger, by,
+               symbols)
+    except (BrokerError, AccountRefused, DatabaseError) as error:
+        result.error = error
+    except psycopg.OperationalError:
+        raise
+    except psycopg.Error as error:
+        result.error = statement_refused(error)
+    result.duration = time.monotonic() - started
+    return result
+
+
+def host_label(kind: str) -> str:
+    """``check@host``, ``run@host``: which kind of cycle, and where it ran."""
+    return f"{kind}@{socket.gethostname()}"
+
+
 def _run_account(
     settings, database_url, account, broker, decide, dry_run, actor_name, evidence, wait, keys: Identity, once_per,
-    ledger=None,
+    ledger=None, by=None,
 ) -> AccountResult:
     result = AccountResult(account.name)
     started = time.monotonic()
@@ -156,7 +189,7 @@ def _run_account(
             if not dry_run:
                 _lock(conn, account.name, wait)
             _cycle(conn, result, settings, account, broker, decide, dry_run, actor_name, evidence, keys, once_per,
-                   ledger)
+                   ledger, host_label(by) if by else None)
     except (BrokerError, LockHeld, AccountRefused, DatabaseError) as error:
         result.error = error
     except psycopg.Error as error:
@@ -166,19 +199,19 @@ def _run_account(
 
 
 def _cycle(conn, result, settings, account, broker, decide, dry_run, actor_name, evidence, keys, once_per,
-           ledger=None) -> None:
+           ledger=None, by=None, symbols=None) -> None:
     if not dry_run and once_per and (since := account_store.seconds_since_cycle(conn, account.name)) is not None \
             and since < once_per:
         result.skipped = f"cycled by another run {since:.0f} s ago (--once-per {once_per:g})"
         return
-    result.snapshot = read_snapshot(broker, conn, account, settings, evidence, ledger)
+    result.snapshot = read_snapshot(broker, conn, account, settings, evidence, ledger, symbols)
     result.plan = decide(result.snapshot).cooled(result.snapshot.recent_alerts)
     if dry_run:
         return
     bind_first_time(conn, account.name, keys)
     result.outcomes = Applier(result.snapshot, broker, conn, actor_name).apply(result.plan)
-    if once_per:
-        account_store.record_cycle(conn, account.name)
+    if by or once_per:
+        account_store.record_cycle(conn, account.name, by, round_=bool(once_per))
 
 
 def _lock(conn: psycopg.Connection, account: str, wait: float) -> None:

@@ -31,5 +31,40 @@ def seconds_since_cycle(conn: psycopg.Connection, name: str) -> float | None:
     return float(row[0]) if row and row[0] is not None else None
 
 
-def record_cycle(conn: psycopg.Connection, name: str) -> None:
-    conn.execute("UPDATE broker_accounts SET last_cycle_at = now() WHERE account_name = %s", (name,))
+def record_cycle(conn: psycopg.Connection, name: str, by: str | None, round_: bool) -> None:
+    """A cycle ran to its end, in one statement: ``by`` (``check@host``, ``run@host``) stamps it as the account's
+    last monitoring cycle; ``round_`` (``check --once-per``) as the scale-out round's too."""
+    conn.execute(
+        "UPDATE broker_accounts SET monitored_at = CASE WHEN %(by)s::text IS NULL THEN monitored_at ELSE now() END, "
+        "monitored_by = COALESCE(%(by)s::text, monitored_by), "
+        "last_cycle_at = CASE WHEN %(round)s THEN now() ELSE last_cycle_at END WHERE account_name = %(name)s",
+        {"by": by, "round": round_, "name": name},
+    )
+
+
+def record_beat(conn: psycopg.Connection, name: str, watcher: str) -> bool:
+    """The watcher holding the account is alive; False when the account has no binding to stamp yet."""
+    cursor = conn.execute("UPDATE broker_accounts SET watcher = %s, watcher_beat_at = now() WHERE account_name = %s",
+                          (watcher, name))
+    return cursor.rowcount == 1
+
+
+def clear_beat(conn: psycopg.Connection, name: str, watcher: str) -> None:
+    """The watcher stopped cleanly: its beat is cleared, unless another has beaten since."""
+    conn.execute("UPDATE broker_accounts SET watcher = NULL, watcher_beat_at = NULL "
+                 "WHERE account_name = %s AND watcher = %s", (name, watcher))
+
+
+def heartbeats(conn: psycopg.Connection, names: list[str]) -> dict[str, tuple]:
+    """Per bound name: (seconds since the last cycle, by whom, seconds since the watcher's beat, which watcher),
+    by the database's clock; None where nothing was recorded."""
+    rows = conn.execute(
+        "SELECT account_name, EXTRACT(EPOCH FROM now() - monitored_at), monitored_by, "
+        "EXTRACT(EPOCH FROM now() - watcher_beat_at), watcher FROM broker_accounts WHERE account_name = ANY(%s)",
+        (names,),
+    ).fetchall()
+    return {name: (_seconds(cycle), by, _seconds(beat), watcher) for name, cycle, by, beat, watcher in rows}
+
+
+def _seconds(value) -> float | None:
+    return None if value is None else float(value)

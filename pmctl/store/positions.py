@@ -5,6 +5,7 @@ account's rows. Batches go through ``executemany``, which psycopg pipelines
 into one round trip, so a cycle's database cost does not grow with the book.
 """
 
+from collections.abc import Collection
 from dataclasses import fields
 from datetime import datetime
 from decimal import Decimal
@@ -23,12 +24,13 @@ ROW_COLUMNS = ", ".join(field.name for field in fields(Row))
 _TIMES = ("entry_time", "close_submitted_at", "last_checked_at")
 
 
-def live_rows(conn: psycopg.Connection, account: str) -> tuple[Row, ...]:
-    """The account's open and closing rows, oldest first."""
+def live_rows(conn: psycopg.Connection, account: str, symbols: Collection[str] | None = None) -> tuple[Row, ...]:
+    """The account's open and closing rows, oldest first; ``symbols``: only the rows of those symbols."""
+    only = " AND symbol = ANY(%s)" if symbols is not None else ""
     cursor = conn.cursor(row_factory=_rows).execute(
         f"SELECT {ROW_COLUMNS} FROM active_positions "
-        "WHERE account_name = %s AND status IN ('open', 'closing') ORDER BY id",
-        (account,),
+        f"WHERE account_name = %s AND status IN ('open', 'closing'){only} ORDER BY id",
+        (account, list(symbols)) if symbols is not None else (account,),
     )
     return tuple(cursor.fetchall())
 
