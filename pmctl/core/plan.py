@@ -8,16 +8,21 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from pmctl.core.market import CloseRequest
+from pmctl.core.market import MARKET, CloseRequest
 from pmctl.core.numbers import num
 
 
 @dataclass(frozen=True)
 class Close:
-    """Send a reducing market order for a row's position (after cancelling pmctl's own orders on it).
+    """Send a reducing order for a row's position (after cancelling pmctl's own orders on it).
 
     ``client_order_id`` is the claim recorded on the row; only an order with an
     intent (an option's) carries it to the broker (``CloseRequest``).
+    ``order_type`` is ``market`` or ``limit`` (at ``limit_price``, walked each
+    cycle it stays unfilled: ``pmctl.core.walk``); ``trigger_price`` and
+    ``trigger_source`` are the price the rule fired on and where it came from
+    (``bid``, ``mid``, ``last`` …), kept so slippage can be measured against
+    the fill.
     """
 
     row_id: int
@@ -29,11 +34,19 @@ class Close:
     position_intent: str | None
     cancel_order_ids: tuple[str, ...]
     why: str
+    order_type: str = MARKET
+    limit_price: Decimal | None = None
+    trigger_price: Decimal | None = None
+    trigger_source: str | None = None
 
     @property
     def request(self) -> CloseRequest:
-        """What the adapter sends: built from what the close guard decided, never decided again."""
-        return CloseRequest(self.symbol, self.side, self.qty, self.client_order_id, self.position_intent)
+        """What the adapter sends: built from what the close guard decided, never decided again.
+
+        The trigger stays here: it is pmctl's measure of the close, not part of the order.
+        """
+        return CloseRequest(self.symbol, self.side, self.qty, self.client_order_id, self.position_intent,
+                            self.order_type, self.limit_price)
 
     @property
     def route(self) -> str:
@@ -41,6 +54,30 @@ class Close:
         if self.position_intent:
             return "POST /v2/orders"
         return f"DELETE /v2/positions/{self.symbol}?qty={num(self.qty)}"
+
+
+@dataclass(frozen=True)
+class WalkClose:
+    """Re-price a limit close still working at the broker: ``PATCH /v2/orders/{order_id}`` to ``new_limit``.
+
+    ``client_order_id`` is the one the replacement is sent under, derived from
+    the row's claim and the step (``pmctl.core.walk.step_client_order_id``), so
+    a replacement whose answer was lost is found again by it. ``new_limit``
+    None: a deadline has passed, the limit is cancelled and the rest goes as a
+    market order.
+    """
+
+    row_id: int
+    symbol: str
+    order_id: str
+    client_order_id: str
+    old_limit: Decimal
+    new_limit: Decimal | None
+    why: str
+
+    @property
+    def to_market(self) -> bool:
+        return self.new_limit is None
 
 
 @dataclass(frozen=True)
@@ -177,10 +214,11 @@ class ClearBrackets:
     order_ids: tuple[str, ...]
 
 
-Action = Close | Defer | MarkClosed | Reopen | Adopt | ChangeQuantity | FollowEntry | Refresh | Alert | ClearBrackets
+Action = (Close | WalkClose | Defer | MarkClosed | Reopen | Adopt | ChangeQuantity | FollowEntry | Refresh | Alert
+          | ClearBrackets)
 
 #: Actions that change a position's state or send an order; a dry-run holding one exits 3.
-CHANGES = (Close, MarkClosed, Reopen, Adopt, ChangeQuantity, FollowEntry)
+CHANGES = (Close, WalkClose, MarkClosed, Reopen, Adopt, ChangeQuantity, FollowEntry)
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,7 @@ class AlertKind(StrEnum):
     NEEDS_RECONCILE = ("needs_reconcile", True, True)
     PHANTOM_FOUND = ("phantom_found", True, True)
     EXPIRING_SOON = ("expiring_soon", True, True)
+    QUOTE_UNUSABLE = ("quote_unusable", True, True)
     EXIT_TRIGGERED = ("exit_triggered", False, True)
     ACCOUNT_REFUSED = ("account_refused", False, True)
     CYCLE_FAILED = ("cycle_failed", False, True)
@@ -119,6 +120,29 @@ class Severity(StrEnum):
     WARNING = "warning"
     ERROR = "error"
     CRITICAL = "critical"
+
+
+class PriceSource(StrEnum):
+    """Which price a rule judged (``trigger``): a side of the quote, a point inside it, or the last trade."""
+
+    BID = "bid"
+    ASK = "ask"
+    MID = "mid"
+    PESSIMISTIC_MID = "pessimistic_mid"
+    LAST = "last"
+
+
+class QuoteProblem(StrEnum):
+    """Why a quote may not trigger a price rule: each a way a book lies about what a position would fetch."""
+
+    MISSING = "missing"  # no quote for the symbol this cycle
+    STALE = "stale"  # older than max_quote_age_seconds by the broker's clock
+    ZERO_BID = "zero_bid"  # nobody bids: a long's exit would sell into nothing
+    ZERO_ASK = "zero_ask"  # nobody offers: a short's exit would buy from nobody
+    CROSSED = "crossed"  # bid above ask
+    LOCKED = "locked"  # bid equal to ask
+    WIDE = "wide"  # spread wider than max_spread_percent of the mid
+    NO_LAST = "no_last"  # the profile says ``last`` and the broker gave no last trade
 
 
 class EventKind(StrEnum):
