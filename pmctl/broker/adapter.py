@@ -48,16 +48,16 @@ class AlpacaBroker:
     def account(self) -> AccountInfo:
         """Who these keys belong to; asked once per process."""
         if self._account is None:
-            raw = self._read("read the account", self._trading.get_account)
+            raw = self._repeatable("read the account", self._trading.get_account)
             self._account = AccountInfo(str(raw.id), raw.account_number, str(raw.status.value))
         return self._account
 
     def clock(self) -> Clock:
-        raw = self._read("read the market clock", self._trading.get_clock)
+        raw = self._repeatable("read the market clock", self._trading.get_clock)
         return Clock(as_utc(raw.timestamp), raw.is_open, as_utc(raw.next_open), as_utc(raw.next_close))
 
     def calendar(self, start: date, end: date) -> list[Session]:
-        raw = self._read(
+        raw = self._repeatable(
             "read the market calendar", lambda: self._trading.get_calendar(GetCalendarRequest(start=start, end=end))
         )
         return [
@@ -65,7 +65,7 @@ class AlpacaBroker:
         ]
 
     def positions(self) -> list[Position]:
-        raw = self._read("read positions", self._trading.get_all_positions)
+        raw = self._repeatable("read positions", self._trading.get_all_positions)
         return [_position(item) for item in raw]
 
     def open_orders(self) -> list[Order]:
@@ -80,7 +80,7 @@ class AlpacaBroker:
             query = GetOrdersRequest(
                 status=QueryOrderStatus.OPEN, limit=ORDERS_PAGE, direction="desc", nested=False, until=until
             )
-            page = self._read("read open orders", lambda: self._trading.get_orders(filter=query))
+            page = self._repeatable("read open orders", lambda: self._trading.get_orders(filter=query))
             fresh = [_order(item) for item in page if str(item.id) not in found]
             found.update((order.id, order) for order in fresh)
             if len(page) < ORDERS_PAGE:
@@ -94,7 +94,7 @@ class AlpacaBroker:
 
     def order_by_client_id(self, client_order_id: str) -> Order | None:
         try:
-            raw = self._read(
+            raw = self._repeatable(
                 f"look up order {client_order_id}", lambda: self._trading.get_order_by_client_id(client_order_id)
             )
         except errors.OrderNotFound:
@@ -102,11 +102,11 @@ class AlpacaBroker:
         return _order(raw)
 
     def cancel_order(self, order_id: str) -> None:
-        self._read(f"cancel order {order_id}", lambda: self._trading.cancel_order_by_id(order_id))
+        self._repeatable(f"cancel order {order_id}", lambda: self._trading.cancel_order_by_id(order_id))
 
     def order_by_id(self, order_id: str) -> Order | None:
         try:
-            raw = self._read(f"look up order {order_id}", lambda: self._trading.get_order_by_id(order_id))
+            raw = self._repeatable(f"look up order {order_id}", lambda: self._trading.get_order_by_id(order_id))
         except errors.OrderNotFound:
             return None
         return _order(raw)
@@ -119,7 +119,7 @@ class AlpacaBroker:
         """
         query = GetOrdersRequest(status=QueryOrderStatus.ALL, symbols=[symbol], after=after, direction="asc",
                                  limit=ORDERS_PAGE, nested=False)
-        page = self._read(f"read the {symbol} orders since {after:%H:%M:%S} UTC",
+        page = self._repeatable(f"read the {symbol} orders since {after:%H:%M:%S} UTC",
                           lambda: self._trading.get_orders(filter=query))
         if len(page) >= ORDERS_PAGE:
             raise errors.BrokerUnavailable(
@@ -168,7 +168,7 @@ class AlpacaBroker:
             query = {**params, "after": after.isoformat(), "direction": "asc", "page_size": ACTIVITIES_PAGE}
             if token:
                 query["page_token"] = token
-            page = self._read(f"read account activities ({path})", lambda: self._trading.get(path, query))
+            page = self._repeatable(f"read account activities ({path})", lambda: self._trading.get(path, query))
             if not isinstance(page, list):
                 raise errors.BrokerUnavailable(f"unreadable answer from {path}: expected a list")
             items.extend(page)
@@ -176,7 +176,10 @@ class AlpacaBroker:
                 return items
             token = page[-1].get("id")
 
-    def _read(self, action: str, call: Callable[[], T]) -> T:
+    def _repeatable(self, action: str, call: Callable[[], T]) -> T:
+        """A request that may be sent again on a timeout or 5xx: every read, and a cancel (cancelling twice
+        cancels once). A close order is never sent through here."""
+
         def attempt() -> T:
             try:
                 return call()

@@ -5,7 +5,7 @@ from pathlib import Path
 import typer
 
 from pmctl import __version__
-from pmctl.cli import demo, edit, history, logs, migrate, positions, reconcile
+from pmctl.cli import demo, edit, history, logs, migrate, positions, reconcile, status
 from pmctl.cli.environment import Environment
 from pmctl.cli.group import PmctlGroup
 from pmctl.cli.sim import sim_app
@@ -53,7 +53,7 @@ def root(
 
 app.command("sync")(positions.sync)
 app.command("check")(positions.check)
-app.command("status")(positions.status)
+app.command("status")(status.status)
 app.command("close")(positions.close)
 app.command("edit")(edit.edit)
 app.command("events")(history.events)

@@ -4,9 +4,8 @@ import typer
 
 from pmctl.cli.environment import environment
 from pmctl.cli.group import exit_with
-from pmctl.cli.positions import ACCOUNT
+from pmctl.cli.positions import ACCOUNT, run_request
 from pmctl.errors import UsageError
-from pmctl.exit_codes import ExitCode
 
 PRICE_HELP = "New price, or 'none' to remove it."
 FLAGS = {"stop_loss": "--stop-loss", "take_profit": "--take-profit", "trailing_stop_percent": "--trailing-stop-percent",
@@ -25,13 +24,17 @@ def edit(
 ) -> None:
     """Change a position's stop, target, trailing stop or hold limit; check applies them next cycle.
 
-    Like every command that writes, edit first asks the broker whose keys the row's account holds (and stamps
-    its event with the broker's clock): with the broker unreachable or the account refused, nothing is changed.
+    Like every command that writes, edit runs through the shell's cycle: it asks the broker whose keys the row's
+    account holds, holds the account's lock, and writes the row with its event (stamped with the broker's clock)
+    in one transaction: with the broker unreachable or the account refused, nothing is changed.
     """
+    from functools import partial
+
     from pmctl.cli import values
-    from pmctl.core.edit import FieldRefused, plan_edit
-    from pmctl.core.vocabulary import EventKind
-    from pmctl.store import events, positions
+    from pmctl.core.edit import FieldRefused, editable, plan_edit
+    from pmctl.core.plan import Edit
+    from pmctl.shell.cycle import Request
+    from pmctl.shell.rows import owners
 
     changes = {
         field: _value(FLAGS[field], text, parse)
@@ -45,31 +48,30 @@ def edit(
         raise UsageError("nothing to change: give --stop-loss, --take-profit, --trailing-stop-percent or "
                          "--max-hold-minutes")
     env = environment(ctx)
-    names = [a.name for a in env.settings.selected(account)]
-    with env.database() as conn:
-        found = [(name, row) for name in names if (row := positions.row_by_id(conn, name, row_id)) is not None]
-        if not found:
-            owner = positions.row_account(conn, row_id)
-            where = f"belongs to account {owner[0]!r}" if owner else "does not exist"
-            raise UsageError(f"row {row_id} {where}; nothing was changed")
-        name, row = found[0]
-        try:
-            change = plan_edit(row, changes)
-        except FieldRefused as refused:
-            raise UsageError(f"{FLAGS[refused.field]} {refused.detail}") from None
-        if not change.changes:
-            typer.echo(f"row {row_id} {row.symbol}: nothing to change")
-            return
-        now = _broker_time(conn, env.settings, name, dry_run)
-        if dry_run:
-            typer.echo(f"row {row_id} {row.symbol}: would change {change.text()} (dry run: nothing written)")
-            exit_with(ExitCode.PENDING)
-        with conn.transaction():
-            if not positions.set_exit_parameters(conn, name, row_id, change.new):
-                raise UsageError(f"row {row_id} changed meanwhile (closed?); nothing was changed")
-            events.insert_events(conn, name, [events.Event(row_id, EventKind.EDITED, change.recorded())],
-                                _actor(env.operator), now)
-    typer.echo(f"row {row_id} {row.symbol}: {change.text()}")
+    found = owners(env.settings, env.database_url, {row_id})[row_id]
+    if found is None or found[0] not in {a.name for a in env.settings.selected(account)}:
+        where = f"belongs to account {found[0]!r}" if found else "does not exist"
+        raise UsageError(f"row {row_id} {where}; nothing was changed")
+    name, state = found
+    editable(row_id, state)
+    request = Request(partial(plan_edit, row_id=row_id, changes=changes), name, dry_run, quiet=True)
+    try:
+        report = run_request(env, request)
+    except FieldRefused as refused:
+        raise UsageError(f"{FLAGS[refused.field]} {refused.detail}") from None
+    result = report.account(name)
+    if result.error is not None:
+        raise type(result.error)(f"account {name!r}: {result.error}; nothing was changed")
+    edits = result.plan.of(Edit)
+    if not edits:
+        typer.echo(f"row {row_id} {_symbol(result.snapshot, row_id)}: nothing to change")
+    elif dry_run:
+        typer.echo(f"row {row_id} {edits[0].symbol}: would change {edits[0].text()} (dry run: nothing written)")
+    elif any(not outcome.ok for outcome in result.outcomes):
+        raise UsageError(f"row {row_id} changed meanwhile (closed?); nothing was changed")
+    else:
+        typer.echo(f"row {row_id} {edits[0].symbol}: {edits[0].text()}")
+    exit_with(report.exit_code)
 
 
 def _value(flag: str, text: str, parse):
@@ -84,18 +86,5 @@ def _percent(flag: str, text: str):
     return values.amount(flag, text, values.PERCENT_LIMIT, "it must be between 0 and 100")
 
 
-def _broker_time(conn, settings, account: str, dry_run: bool):
-    """The account checked as every run checks it (first binding recorded unless a dry run), and the broker's time."""
-    from pmctl.errors import AccountRefused, BrokerError
-    from pmctl.shell.run import checked_broker
-
-    try:
-        return checked_broker(conn, settings, account, bind=not dry_run).clock().timestamp
-    except (BrokerError, AccountRefused) as error:
-        raise type(error)(f"account {account!r}: {error}; nothing was changed") from None
-
-
-def _actor(operator: str | None) -> str:
-    from pmctl.shell.run import actor
-
-    return actor(operator)
+def _symbol(snapshot, row_id: int) -> str:
+    return next(row.symbol for row in snapshot.rows if row.id == row_id)

@@ -7,8 +7,6 @@ Loaded on first use by each command, not in the app callback, so that
 import logging
 import os
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -64,17 +62,6 @@ class Environment:
 
                 self._database_url = embedded.start(self.settings.home)
         return self._database_url
-
-
-    @contextmanager
-    def database(self) -> Iterator:
-        """A connection for commands that only read or edit rows: the schema must be current, nothing migrates."""
-        from pmctl.shell.database import ensure_schema
-        from pmctl.store.connection import connection
-
-        with connection(self.database_url, autocommit=True) as conn:
-            ensure_schema(conn, owned=self.settings.database_url is None, dry_run=True)
-            yield conn
 
 
 def environment(ctx: typer.Context) -> Environment:

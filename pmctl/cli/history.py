@@ -1,14 +1,14 @@
 """``pmctl events`` and ``pmctl report``: the audit trail and the day's metrics. Database only."""
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import typer
 
 from pmctl.cli.environment import environment
 from pmctl.cli.positions import ACCOUNT
 from pmctl.cli.values import typed
-from pmctl.core.market import MARKET_ZONE
+from pmctl.core.market import market_date, market_day
 from pmctl.errors import UsageError
 
 ROW_ID_MAX = 2**31 - 1
@@ -28,15 +28,15 @@ def events(
 ) -> None:
     """The audit trail from position_events, newest first."""
     from pmctl.cli import listing, output
-    from pmctl.store import history
+    from pmctl.shell import history
 
     _check_format(fmt)
     env = environment(ctx)
     names = [a.name for a in env.settings.selected(account)]
     start = parse_since(since) if since is not None else None
-    with env.database() as conn:
-        _check_kinds(kind, history.event_kinds(conn) if kind else set())
-        records = history.events(conn, names, position, start, kind or None, limit)
+    if kind:
+        _check_kinds(kind, history.event_kinds(env.settings, env.database_url))
+    records = history.events(env.settings, env.database_url, names, position, start, kind or None, limit)
     rows = listing.event_rows(records)
     columns = listing.columns_for(fmt, listing.EVENTS_TABLE, listing.EVENTS_ALL)
     output.render(columns, rows, fmt, title="position events (newest first)", summary=f"{len(rows)} event(s)",
@@ -51,18 +51,13 @@ def report(
 ) -> None:
     """The day's metrics: opened, closed by reason, realized P&L, win rate, average hold."""
     from pmctl.cli import listing, output
-    from pmctl.core.report import daily_report
-    from pmctl.store import history
+    from pmctl.shell.history import day_report
 
     _check_format(fmt)
     env = environment(ctx)
     names = [a.name for a in env.settings.selected(account)]
     chosen = _day(day)
-    start, end = _day_bounds(chosen, day)
-    with env.database() as conn:
-        opened = history.opened_between(conn, names, start, end)
-        closed = history.closed_between(conn, names, start, end)
-    result = daily_report(chosen, tuple(names), opened, closed)
+    result = day_report(env.settings, env.database_url, names, chosen)
     output.render(listing.REPORT_REASONS, listing.report_rows(result), fmt, title=f"closes by reason, {chosen}",
                   summary=listing.report_summary(result), json_key="by_reason", extra=listing.report_extra(result),
                   totals=listing.report_totals(result))
@@ -104,22 +99,18 @@ def _check_kinds(asked: list[str], recorded: set[str]) -> None:
 
 
 def _day(text: str | None) -> date:
+    """The trading day asked for (default: today in New York), refused unless it has a whole day's bounds."""
     if text is None:
-        return datetime.now(MARKET_ZONE).date()
+        return market_date(datetime.now(timezone.utc))
     try:
-        return date.fromisoformat(text)
+        chosen = date.fromisoformat(text)
     except ValueError:
         raise UsageError(f"--date {typed(text)}: want YYYY-MM-DD") from None
-
-
-def _day_bounds(chosen: date, text: str | None) -> tuple[datetime, datetime]:
-    """The trading day in New York, as UTC times; the last day of the calendar has no next day to end at."""
     try:
-        start = datetime.combine(chosen, time(0), MARKET_ZONE).astimezone(timezone.utc)
-        end = datetime.combine(chosen + timedelta(days=1), time(0), MARKET_ZONE).astimezone(timezone.utc)
+        market_day(chosen)
     except OverflowError:
-        raise UsageError(f"--date {typed(text or str(chosen))}: out of range (want a day before 9999-12-31)") from None
-    return start, end
+        raise UsageError(f"--date {typed(text)}: out of range (want a day before 9999-12-31)") from None
+    return chosen
 
 
 def _check_format(fmt: str) -> None:

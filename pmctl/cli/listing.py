@@ -11,16 +11,18 @@ from pmctl.core.status import Line
 #: identifies a position (id, account, symbol, side, quantity, status) and whether the broker agrees stay.
 STATUS_TABLE = [
     Column("id", "id", "number"), Column("account", "account"), Column("symbol", "symbol"), Column("side", "side"),
-    Column("quantity", "qty", "number"), Column("status", "status"), Column("entry_price", "entry", "number", drop=4),
-    Column("current_price", "price", "number", drop=7), Column("pnl_dollars", "P&L $", "money", drop=8),
-    Column("pnl_percent", "P&L %", "money", drop=5), Column("stop_loss", "stop", "number", drop=3),
-    Column("take_profit", "target", "number", drop=2), Column("trailing_stop_price", "trail", "number", drop=1),
-    Column("hours_to_expiration", "expiry h", "number", drop=6), Column("broker", "broker", "match", wrap=True),
+    Column("quantity", "qty", "number"), Column("status", "status"), Column("entry_price", "entry", "number", drop=6),
+    Column("current_price", "price", "number", drop=9), Column("pnl_dollars", "P&L $", "money", drop=10),
+    Column("pnl_percent", "P&L %", "money", drop=7), Column("stop_loss", "stop", "number", drop=5),
+    Column("take_profit", "target", "number", drop=4), Column("trailing_stop_price", "trail", "number", drop=3),
+    Column("hours_to_expiration", "expiry h", "number", drop=8), Column("next_exit", "next exit", drop=2),
+    Column("plan", "plan", drop=1), Column("broker", "broker", "match", wrap=True),
 ]
 STATUS_ALL = STATUS_TABLE[:6] + [
     Column("strategy", "strategy"), Column("tracked_as", "tracked as"), Column("entry_price", "entry", "number"),
     Column("entry_time", "entered", "time"),
     *STATUS_TABLE[7:13], Column("expiration_date", "expires"), Column("hours_to_expiration", "expiry h", "number"),
+    Column("plan", "plan"), Column("next_exit", "next exit"),
     Column("broker_quantity", "broker qty", "number"), Column("broker", "broker", "match"),
 ]
 
@@ -52,7 +54,8 @@ def status_rows(lines: list[Line]) -> list[dict]:
             "pnl_dollars": line.pnl_dollars, "pnl_percent": line.pnl_percent, "stop_loss": line.stop_loss,
             "take_profit": line.take_profit, "trailing_stop_price": line.trailing_stop_price,
             "expiration_date": line.row.expiration_date, "hours_to_expiration": line.hours_to_expiration,
-            "broker_quantity": line.broker_qty, "broker": line.broker,
+            "broker_quantity": line.broker_qty, "broker": line.broker, "plan": line.plan,
+            "next_exit": line.next_exit,
         }
         for line in lines
     ]

@@ -26,10 +26,23 @@ class Human(logging.Formatter):
         return f"pmctl: {record.levelname.lower()}: {where}{record.getMessage()}"
 
 
+class Stderr(logging.StreamHandler):
+    """Whatever ``sys.stderr`` is when a record is written: the shell journals a run while the spinner
+    (``pmctl.cli.progress``) holds stderr, and a line written through the spinner's stand-in lands above it."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        """``StreamHandler`` assigns its stream; this handler always writes to the current stderr instead."""
+
+
 def configure(log_format: str, verbosity: int) -> None:
     """-q: errors only; default: warnings; -v: every action; -vv: debug."""
     level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(max(-1, min(verbosity, 2)), logging.DEBUG)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = Stderr()
     handler.setFormatter(JsonLines() if log_format == "json" else Human())
     for name in (LOGGER, "pmctl.alerts"):
         logger = logging.getLogger(name)

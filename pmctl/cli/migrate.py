@@ -13,28 +13,25 @@ def migrate(
     status: bool = typer.Option(False, "--status", help="Show applied and pending migrations."),
 ) -> None:
     """Apply pending schema migrations, each in its own transaction."""
-    from pmctl.store import schema
-    from pmctl.store.connection import connection
+    from pmctl.shell import migrations
 
     env = environment(ctx)
     env.settings
-    available = schema.available()
-    with connection(env.database_url, autocommit=True) as conn:
-        ledger = schema.read_ledger(conn)
-        todo = schema.pending(available, ledger.applied)
+    if status or dry_run:
+        schema = migrations.read(env.database_url)
         if status:
-            _print_status(available, ledger)
+            _print_status(schema)
             return
-        if dry_run:
-            if ledger.at_old_name:
-                typer.echo(f"would rename pmctl's ledger {schema.OLD_LEDGER} to {schema.LEDGER}")
-            for migration in todo:
-                typer.echo(f"would apply {migration.version}_{migration.name}")
-            typer.echo(f"{len(todo)} pending migration(s)" if todo else "schema is current: nothing to apply")
-            exit_with(ExitCode.PENDING if todo or ledger.at_old_name else ExitCode.OK)
-        done = schema.migrate(conn, available)
-    if ledger.at_old_name:
-        typer.echo(f"renamed pmctl's ledger {schema.OLD_LEDGER} to {schema.LEDGER}")
+        if schema.ledger.at_old_name:
+            typer.echo(f"would rename pmctl's ledger {migrations.OLD_LEDGER} to {migrations.LEDGER}")
+        for migration in schema.pending:
+            typer.echo(f"would apply {migration.version}_{migration.name}")
+        typer.echo(f"{len(schema.pending)} pending migration(s)" if schema.pending
+                   else "schema is current: nothing to apply")
+        exit_with(ExitCode.PENDING if schema.pending or schema.ledger.at_old_name else ExitCode.OK)
+    before, done = migrations.migrate(env.database_url)
+    if before.ledger.at_old_name:
+        typer.echo(f"renamed pmctl's ledger {migrations.OLD_LEDGER} to {migrations.LEDGER}")
     for migration, notices in done:
         for notice in notices:
             typer.echo(f"  {notice}")
@@ -42,13 +39,13 @@ def migrate(
     typer.echo(f"{len(done)} migration(s) applied" if done else "schema is current: nothing to apply")
 
 
-def _print_status(available, ledger) -> None:
-    from pmctl.store.schema import LEDGER, OLD_LEDGER
+def _print_status(schema) -> None:
+    from pmctl.shell.migrations import LEDGER, OLD_LEDGER
 
-    done = ledger.applied
-    if ledger.at_old_name:
+    done = schema.ledger.applied
+    if schema.ledger.at_old_name:
         typer.echo(f"ledger: {OLD_LEDGER} (the next pmctl migrate, or a command that writes, renames it {LEDGER})")
-    for migration in available:
+    for migration in schema.available:
         record = done.get(migration.version)
         if record is None:
             state = "pending"
@@ -57,6 +54,6 @@ def _print_status(available, ledger) -> None:
         else:
             state = f"applied {record.applied_at:%Y-%m-%d %H:%M:%S} UTC"
         typer.echo(f"{migration.version}_{migration.name}: {state}")
-    unknown = sorted(set(done) - {m.version for m in available})
+    unknown = sorted(set(done) - {m.version for m in schema.available})
     for version in unknown:
         typer.echo(f"{version}_{done[version].name}: applied, but not shipped with this pmctl (newer version?)")

@@ -50,16 +50,8 @@ def seed_incident(ctx: typer.Context) -> None:
     """Load the database of the 2026-02-03 incident (phantoms, duplicates, drift) into an EMPTY database,
     for rehearsing the runbook against `pmctl sim serve --scenario incident`."""
     from pmctl.cli.environment import environment
-    from pmctl.demo.seed import seed_incident as seed
-    from pmctl.errors import UsageError
-    from pmctl.store import schema
-    from pmctl.store.connection import connection
+    from pmctl.demo.seed import seed_rehearsal
 
-    env = environment(ctx)
-    with connection(env.database_url, autocommit=True) as conn:
-        if not schema.is_empty(conn):
-            raise UsageError("seed-incident loads rehearsal rows into an empty database only; "
-                             "this one already has active_positions (point PMCTL_HOME at a scratch directory)")
-        for notice in seed(conn):
-            typer.echo(f"migrate: {notice}")
+    for notice in seed_rehearsal(environment(ctx).database_url):
+        typer.echo(f"migrate: {notice}")
     typer.echo("incident rows loaded: the database as the old service left it on 2026-02-03")

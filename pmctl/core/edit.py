@@ -1,49 +1,18 @@
-"""Changing a position's exit parameters by hand: validated against the position they protect."""
+"""Changing a position's exit parameters by hand: validated against the position they protect.
 
-from dataclasses import dataclass
+``plan_edit`` is a decision like any other: it reads the row from the snapshot the shell gathered under the
+account's lock, so the values are checked against the row as it is when they are written.
+"""
+
 from decimal import Decimal
 
-from pmctl.core.model import Row
-from pmctl.core.vocabulary import Status
+from pmctl.core.model import Row, Snapshot
 from pmctl.core.numbers import num
+from pmctl.core.plan import CLEAR, Edit, Plan
+from pmctl.core.vocabulary import Status
 from pmctl.errors import UsageError
 
 FIELDS = ("stop_loss", "take_profit", "trailing_stop_percent", "max_hold_minutes")
-CLEAR = "none"
-
-
-@dataclass(frozen=True)
-class Edit:
-    """The fields that change, each with its value before and after (None: not set)."""
-
-    row_id: int
-    symbol: str
-    old: dict
-    new: dict
-
-    @property
-    def changes(self) -> bool:
-        return bool(self.new)
-
-    def text(self) -> str:
-        """``stop_loss 700 -> 720, take_profit none -> 800``: one format for every value, in the audit and on screen."""
-        return ", ".join(f"{field} {shown(self.old[field])} -> {shown(self.new[field])}" for field in self.new)
-
-    def recorded(self) -> dict:
-        """The event's data: the readable text, and the values as JSON (decimals as plain strings, none as null)."""
-        return {"symbol": self.symbol, "text": self.text(),
-                "old": {field: _stored(value) for field, value in self.old.items()},
-                "new": {field: _stored(value) for field, value in self.new.items()}}
-
-
-def shown(value: Decimal | int | None) -> str:
-    if value is None:
-        return CLEAR
-    return num(value) if isinstance(value, Decimal) else str(value)
-
-
-def _stored(value: Decimal | int | None) -> str | int | None:
-    return num(value) if isinstance(value, Decimal) else value
 
 
 class FieldRefused(UsageError):
@@ -55,18 +24,28 @@ class FieldRefused(UsageError):
         self.detail = detail
 
 
-def plan_edit(row: Row, changes: dict[str, Decimal | int | str]) -> Edit:
+def editable(row_id: int, status: str) -> None:
+    """Only an open row's exit parameters change: a closing row's exit is already under way."""
+    if status != Status.OPEN:
+        raise UsageError(f"row {row_id} is {status}: only open rows can be edited")
+
+
+def plan_edit(snapshot: Snapshot, row_id: int, changes: dict[str, Decimal | int | str]) -> Plan:
     """``changes`` maps a field to its new value, or to "none" to remove it; unknown fields are a bug.
 
-    A field given its current value is no change: an edit that changes nothing records nothing.
+    A field given its current value is no change: an edit that changes nothing plans nothing.
     """
-    if row.status != Status.OPEN:
-        raise UsageError(f"row {row.id} is {row.status}: only open rows can be edited")
+    row = next((row for row in snapshot.rows if row.id == row_id), None)
+    if row is None:
+        raise UsageError(f"row {row_id} is no longer open: only open rows can be edited")
+    editable(row.id, row.status)
     new = {field: None if value == CLEAR else value for field, value in changes.items()}
     merged = {field: new.get(field, getattr(row, field)) for field in FIELDS}
     _check(row, merged)
     changed = {field: value for field, value in new.items() if value != getattr(row, field)}
-    return Edit(row.id, row.symbol, {field: getattr(row, field) for field in changed}, changed)
+    if not changed:
+        return Plan(snapshot.account)
+    return Plan(snapshot.account, (Edit(row.id, row.symbol, {field: getattr(row, field) for field in changed}, changed),))
 
 
 def _check(row: Row, values: dict) -> None:

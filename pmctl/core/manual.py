@@ -2,6 +2,10 @@
 
 Refusals name the quantity, not the flag it was typed with: the command line
 says which flag (``QuantityRefused.detail``), a Python caller its own words.
+
+An operator confirms a close before the account is locked, so a prompt never
+holds up cron; the close is then planned again under the lock, and refused if
+it is no longer the one confirmed (``plan_close``'s ``confirmed``).
 """
 
 import re
@@ -11,9 +15,8 @@ from pmctl import occ
 from pmctl.core.closing import close_action
 from pmctl.core.numbers import num
 from pmctl.core.model import Row, Snapshot
-from pmctl.core.vocabulary import Status
-from pmctl.core.plan import Defer, Plan
-from pmctl.core.vocabulary import Reason
+from pmctl.core.plan import Close, Defer, Plan
+from pmctl.core.vocabulary import Reason, Status
 from pmctl.errors import UsageError
 
 ROW_ID = re.compile(r"[0-9]{1,18}")
@@ -25,6 +28,47 @@ class QuantityRefused(UsageError):
     def __init__(self, detail: str):
         super().__init__(f"quantity {detail}")
         self.detail = detail
+
+
+class NoOpenRow(UsageError):
+    """No open row answers to the target in the account; ``row_id`` when the target was an id, so the caller can
+    say where that row is instead."""
+
+    def __init__(self, target: str, account: str):
+        super().__init__(f"no open row for {target.upper()} in account {account!r}")
+        self.row_id = int(target) if ROW_ID.fullmatch(target) else None
+
+
+class CloseChanged(UsageError):
+    """The close planned under the lock is not the one the operator confirmed: nothing is sent."""
+
+
+def plan_close(snapshot: Snapshot, target: str, qty: Decimal | None, reason: str | None,
+               confirmed: Close | None = None) -> Plan:
+    """``pmctl close``'s decision: the row ``target`` names (an id or a symbol), closed through the guard.
+
+    ``confirmed``: the close the operator agreed to; a close that would now send another symbol, side or
+    quantity (the position changed meanwhile) is refused rather than sent.
+    """
+    row = find_row(snapshot.rows, target)
+    if row is None:
+        raise NoOpenRow(target, snapshot.account)
+    plan = plan_forced_close(snapshot, row, qty, reason)
+    if confirmed is None:
+        return plan
+    changed = next((close for close in plan.of(Close) if _order(close) != _order(confirmed)), None)
+    if changed is not None:
+        raise CloseChanged(f"the position changed since the close was confirmed ({_order_text(confirmed)}; "
+                           f"now {_order_text(changed)}): nothing was sent")
+    return plan
+
+
+def _order(close: Close) -> tuple:
+    return close.symbol, close.side, close.qty
+
+
+def _order_text(close: Close) -> str:
+    return f"{close.side} {num(close.qty)} {close.symbol}"
 
 
 def find_row(rows: tuple[Row, ...], target: str) -> Row | None:

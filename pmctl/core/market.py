@@ -6,7 +6,7 @@ where a position is concerned (a short is negative) and Decimal everywhere; time
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -40,6 +40,14 @@ def utc_text(moment: datetime) -> str:
 def market_date(moment: datetime) -> date:
     """The trading day a moment belongs to: New York's date, which in the evening is a day behind UTC's."""
     return moment.astimezone(MARKET_ZONE).date()
+
+
+def market_day(day: date) -> tuple[datetime, datetime]:
+    """A trading day, midnight to midnight in New York, as UTC times; OverflowError for the calendar's last day,
+    which has no next day to end at."""
+    start = datetime.combine(day, time(0), MARKET_ZONE).astimezone(timezone.utc)
+    end = datetime.combine(day + timedelta(days=1), time(0), MARKET_ZONE).astimezone(timezone.utc)
+    return start, end
 
 
 def hours_to_expiration(expiration: date | None, now: datetime) -> Decimal | None:

@@ -206,6 +206,41 @@ class Alert:
 
 
 @dataclass(frozen=True)
+class Edit:
+    """An operator's change to a row's exit parameters: the fields that change, each before and after (None: not
+    set). Written with its ``edited`` event in one transaction, stamped with the broker's clock."""
+
+    row_id: int
+    symbol: str
+    old: dict
+    new: dict
+
+    def text(self) -> str:
+        """``stop_loss 700 -> 720, take_profit none -> 800``: one format for every value, in the audit and on screen."""
+        return ", ".join(f"{field} {_shown(self.old[field])} -> {_shown(self.new[field])}" for field in self.new)
+
+    def recorded(self) -> dict:
+        """The event's data: the readable text, and the values as JSON (decimals as plain strings, none as null)."""
+        return {"symbol": self.symbol, "text": self.text(),
+                "old": {field: _stored(value) for field, value in self.old.items()},
+                "new": {field: _stored(value) for field, value in self.new.items()}}
+
+
+#: The word for an exit parameter that is not set, as an operator types it and as it is shown.
+CLEAR = "none"
+
+
+def _shown(value: Decimal | int | None) -> str:
+    if value is None:
+        return CLEAR
+    return num(value) if isinstance(value, Decimal) else str(value)
+
+
+def _stored(value: Decimal | int | None) -> str | int | None:
+    return num(value) if isinstance(value, Decimal) else value
+
+
+@dataclass(frozen=True)
 class ClearBrackets:
     """Forget protective order ids the broker no longer holds open, so they are reported once, not every cycle."""
 
@@ -215,19 +250,21 @@ class ClearBrackets:
 
 
 Action = (Close | WalkClose | Defer | MarkClosed | Reopen | Adopt | ChangeQuantity | FollowEntry | Refresh | Alert
-          | ClearBrackets)
+          | ClearBrackets | Edit)
 
 #: Actions that change a position's state or send an order; a dry-run holding one exits 3.
-CHANGES = (Close, WalkClose, MarkClosed, Reopen, Adopt, ChangeQuantity, FollowEntry)
+CHANGES = (Close, WalkClose, MarkClosed, Reopen, Adopt, ChangeQuantity, FollowEntry, Edit)
 
 
 @dataclass(frozen=True)
 class Plan:
-    """``findings``: what a reconciling decision found, each with the action it takes (or none: report only)."""
+    """``findings``: what a reconciling decision found, each with the action it takes (or none: report only).
+    ``left``: differences it found and leaves to another command (cleanup-phantoms settles phantoms only)."""
 
     account: str
     actions: tuple[Action, ...] = field(default_factory=tuple)
     findings: tuple = ()
+    left: tuple = ()
 
     @property
     def has_changes(self) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from pmctl.core.market import Fill, NonTradeActivity
+from pmctl.core.market import Fill, NonTradeActivity, market_date
 from pmctl.core.closing import close_action
 from pmctl.core.fills import weighted
 from pmctl.core.numbers import num
@@ -21,6 +21,8 @@ from pmctl.core.vocabulary import OPTION_EVENT_REASONS, FindingKind, Reason, Sta
 from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity, FollowEntry, MarkClosed, Plan, Reopen
 from pmctl.core.settle import WORKING, settle_row
 from pmctl.core.sync import adoption, follow, is_unexpected_short, plan_sync, primary_rows
+from pmctl.errors import UsageError
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -39,7 +41,8 @@ def evidence_since(snapshot: Snapshot) -> datetime | None:
     return min(entries) if entries else None
 
 
-def plan_reconcile(snapshot: Snapshot, cover_shorts: bool) -> tuple[list[Finding], Plan]:
+def plan_reconcile(snapshot: Snapshot, cover_shorts: bool) -> Plan:
+    """Every difference as a finding (``Plan.findings``), each with the action that settles it, or none."""
     findings = [*_broker_side(snapshot), *_duplicates(snapshot)]
     primary = primary_rows(snapshot.rows)
     grace = timedelta(seconds=snapshot.grace_seconds)
@@ -55,8 +58,59 @@ def plan_reconcile(snapshot: Snapshot, cover_shorts: bool) -> tuple[list[Finding
         elif row.quarantined:
             findings.append(_unexpected_short(row, snapshot, cover_shorts))
     findings.extend(_held_after_closing(findings, snapshot))
-    plan = Plan(snapshot.account, tuple(f.action for f in findings if f.action is not None))
-    return findings, plan
+    return Plan(snapshot.account, tuple(f.action for f in findings if f.action is not None), tuple(findings))
+
+
+class IdsRefused(UsageError):
+    """A row id cleanup-phantoms was given that it will not settle; the command line names its flag."""
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
+
+
+def check_ids(wanted: set[int], owners: dict[int, tuple[str | None, str] | None], accounts: set[str]) -> None:
+    """Before the broker is asked: ids that are unknown (``owners`` maps each to its account and status, or None),
+    already closed, or of an account not selected are refused."""
+    for row_id in sorted(wanted):
+        found = owners.get(row_id)
+        if found is None:
+            raise IdsRefused(f"no row {row_id}; nothing was changed")
+        owner, state = found
+        if owner not in accounts:
+            raise IdsRefused(f"row {row_id} belongs to account {owner!r}, not {', '.join(sorted(accounts))}; "
+                             "nothing was changed")
+        if state not in (Status.OPEN, Status.CLOSING):
+            raise IdsRefused(f"row {row_id} is already {state}; nothing was changed")
+
+
+def plan_cleanup(snapshot: Snapshot, wanted: set[int] | None = None) -> Plan:
+    """cleanup-phantoms' decision: phantom rows only, settled as reconcile settles them.
+
+    A phantom is a row whose position the broker no longer holds (``FindingKind.gone``: closed at a fill, expired,
+    exercised, assigned, or gone without evidence), or a duplicate of a symbol no longer held. Every other
+    difference is named in ``Plan.left``, never settled here. ``wanted``: only these row ids, each of which must
+    be a phantom (refused otherwise, before anything is written).
+    """
+    found = plan_reconcile(snapshot, cover_shorts=False).findings
+    held = {position.symbol for position in snapshot.positions}
+    gone = [f for f in found if f.kind.gone or (f.kind == FindingKind.DUPLICATE and f.symbol not in held)]
+    if wanted is not None:
+        phantoms = {f.row_id for f in gone}
+        for row in sorted((row for row in snapshot.rows if row.id in wanted), key=lambda row: row.id):
+            if row.id not in phantoms:
+                raise IdsRefused(_not_phantom(row, snapshot, found))
+        gone = [f for f in gone if f.row_id in wanted]
+    return Plan(snapshot.account, tuple(f.action for f in gone if f.action is not None), tuple(gone),
+                tuple(f for f in found if f not in gone))
+
+
+def _not_phantom(row: Row, snapshot: Snapshot, findings: tuple[Finding, ...]) -> str:
+    position = snapshot.position(row.symbol)
+    if position is not None:
+        return f"row {row.id} is not a phantom: the broker still holds {position.qty} {row.symbol}; nothing was changed"
+    kinds = {f.kind for f in findings if f.row_id == row.id} or {"no evidence"}
+    return f"row {row.id} ({row.symbol}) is not a phantom now ({', '.join(sorted(kinds))}); nothing was changed"
 
 
 def _held_after_closing(findings: list[Finding], snapshot: Snapshot) -> list[Finding]:
@@ -186,7 +240,7 @@ def _option_event(row: Row, events: tuple[NonTradeActivity, ...]) -> NonTradeAct
     if row.expiration_date is None:
         return None
     matches = [e for e in events if e.symbol == row.symbol and e.activity_type in OPTION_EVENT_REASONS
-               and e.day >= row.entry_time.date()]
+               and e.day >= market_date(row.entry_time)]
     return matches[-1] if matches else None
 
 

@@ -111,3 +111,12 @@ def on_answer(row: Row, close: Close, order: Order, position: Position | None) -
         return None
     return MarkClosed(row.id, row.symbol, close.reason, order.filled_avg_price, order.filled_at, order.id,
                       f"close order filled at {order.filled_avg_price}")
+
+
+def on_refusal(row: Row, broker_message: str, flat: bool) -> Reopen:
+    """A close the broker refused puts the row back to open. ``flat``: the refusal says the position is gone (a
+    404, an intent mismatch inferred ``…_to_open``), which reconcile settles on the broker's evidence: never a
+    reason to send again."""
+    why = (f"already flat at the broker ({broker_message}): pmctl reconcile settles row {row.id}" if flat
+           else f"refused: {broker_message}")
+    return Reopen(row.id, row.symbol, row.quantity, why)

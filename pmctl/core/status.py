@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from pmctl.core import rules
-from pmctl.core.exit_plan import plan_for
+from pmctl.core.exit_plan import ExitPlan, plan_for
 from pmctl.core.policy import Policy
 from pmctl.core.market import hours_to_expiration
 from pmctl.core.numbers import num
@@ -25,6 +25,8 @@ class Line:
     hours_to_expiration: Decimal | None
     broker_qty: Decimal | None
     broker: str
+    plan: str = ""
+    next_exit: str = ""
 
 
 def lines(snapshot: Snapshot) -> list[Line]:
@@ -39,25 +41,41 @@ def offline_lines(rows: tuple[Row, ...], now: datetime, policy: Policy) -> list[
         dollars, percent = pnl(row, row.current_price) if row.current_price is not None else (None, None)
         result.append(Line(row, row.current_price, dollars, percent, _price(plan.stop), _price(plan.target),
                            row.trailing_stop_price,
-                           hours_to_expiration(row.expiration_date, now), None, "not asked"))
+                           hours_to_expiration(row.expiration_date, now), None, "not asked", plan_label(row, plan)))
     return result
 
 
 def _line(row: Row, snapshot: Snapshot) -> Line:
     position = snapshot.position(row.symbol)
     price = position.current_price if position and position.current_price is not None else row.current_price
+    plan = snapshot.plan(row)
     if price is not None:
-        evaluation = rules.evaluate(row, price, snapshot.clock, snapshot.sessions, snapshot.plan(row),
+        evaluation = rules.evaluate(row, price, snapshot.clock, snapshot.sessions, plan,
                                     snapshot.underlying_price(row))
         dollars, percent = pnl(row, price)
         stop, target, trailing = evaluation.stop_loss, evaluation.take_profit, evaluation.trailing_stop_price
+        upcoming = next_exit_text(evaluation)
     else:
-        plan = snapshot.plan(row)
         dollars = percent = trailing = None
-        stop, target = _price(plan.stop), _price(plan.target)
+        stop, target, upcoming = _price(plan.stop), _price(plan.target), ""
     return Line(row, price, dollars, percent, stop, target, trailing,
                 hours_to_expiration(row.expiration_date, snapshot.clock.timestamp),
-                position.qty if position else None, _agreement(row, position))
+                position.qty if position else None, _agreement(row, position), plan_label(row, plan), upcoming)
+
+
+def plan_label(row: Row, plan: ExitPlan) -> str:
+    """Where the row's plan comes from, and the policy profile it is judged by: ``ledger, profiles.swing_trade``."""
+    source = row.plan_source or "desk"
+    return f"{source}, {plan.profile.profile}"
+
+
+def next_exit_text(evaluation: rules.Evaluation) -> str:
+    """The rule firing now (``NOW``), else the first with a level: ``stop_loss 1.60``, ``max_hold_time 240 min``."""
+    check = evaluation.next
+    if check is None:
+        return ""
+    now = " NOW" if check.fired is not None else ""
+    return f"{check.reason} {check.level}{now}".strip()
 
 
 def _price(level) -> Decimal | None:

@@ -20,7 +20,7 @@ from pmctl.core.fills import WentFlat, fills_since, went_flat
 from pmctl.core.numbers import num, stored
 from pmctl.core.model import Row, Snapshot
 from pmctl.core.vocabulary import AlertKind, PlanSource, Reason, Severity, Status, Tracking
-from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity, FollowEntry, MarkClosed
+from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity, FollowEntry, MarkClosed, Plan
 
 
 #: The strategy an adopted row is given: what the original service wrote for the positions it synced from
@@ -200,3 +200,8 @@ def _reopened(row: Row, position: Position, flat: WentFlat, snapshot: Snapshot) 
     adopt = adoption(position, snapshot, Tracking.QUARANTINE if quarantine else Tracking.ADOPTED, entered=flat.reopened_at)
     adopt = replace(adopt, why=f"opened again after row {row.id} closed at the broker")
     return [close, adopt, unexpected_short_alert(None, position)] if quarantine else [close, adopt]
+
+
+def sync_plan(snapshot: Snapshot) -> Plan:
+    """``pmctl sync``'s decision: what ``plan_sync`` finds, as the plan the shell applies."""
+    return Plan(snapshot.account, tuple(plan_sync(snapshot)))

@@ -6,8 +6,9 @@ from importlib import resources
 
 import psycopg
 
-from pmctl.store import seed
-from pmctl.store import schema
+from pmctl.errors import UsageError
+from pmctl.store import schema, seed
+from pmctl.store.connection import connection
 
 ORIGINAL_SCHEMA_VERSION = "0001"
 
@@ -27,3 +28,13 @@ def seed_incident(conn: psycopg.Connection) -> list[str]:
             seed.insert_original(conn, row)
         seed.advance_ids(conn)
     return [notice for _, notices in schema.migrate(conn, migrations) for notice in notices]
+
+
+def seed_rehearsal(database_url: str) -> list[str]:
+    """The incident's rows for rehearsing the runbook (``pmctl sim seed-incident``): into an empty database only,
+    so a rehearsal never mixes its rows with a desk's."""
+    with connection(database_url, autocommit=True) as conn:
+        if not schema.is_empty(conn):
+            raise UsageError("seed-incident loads rehearsal rows into an empty database only; "
+                             "this one already has active_positions (point PMCTL_HOME at a scratch directory)")
+        return seed_incident(conn)

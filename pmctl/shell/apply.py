@@ -23,9 +23,9 @@ from pmctl.core import settle
 from pmctl.core.market import Order
 from pmctl.core.model import Row, Snapshot
 from pmctl.core.numbers import num
-from pmctl.core.plan import (Action, Adopt, Alert, ChangeQuantity, ClearBrackets, Close, Defer, FollowEntry,
+from pmctl.core.plan import (Action, Adopt, Alert, ChangeQuantity, ClearBrackets, Close, Defer, Edit, FollowEntry,
                               MarkClosed, Plan, Refresh, Reopen)
-from pmctl.core.vocabulary import EventKind, OutcomeStatus
+from pmctl.core.vocabulary import EventKind, OutcomeStatus, Severity
 from pmctl.shell.ports import Broker
 from pmctl.store import events, positions
 from pmctl.store.events import Event
@@ -46,6 +46,14 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.status in SUCCEEDED
+
+    @property
+    def failed(self) -> bool:
+        """Failed, or an error this run is the first to report (a close order the broker ended unfilled): what
+        prints ``pmctl: error:`` makes the run exit 1, and its metrics say so."""
+        action = self.action
+        return not self.ok or (isinstance(action, Alert) and action.severity == Severity.ERROR
+                               and self.status != OutcomeStatus.COOLED)
 
 
 class Applier:
@@ -69,6 +77,8 @@ class Applier:
                 outcomes.append(Outcome(action, action.why, OutcomeStatus.DEFERRED))
             elif isinstance(action, Close):
                 outcomes.append(self._close(action))
+            elif isinstance(action, Edit):
+                outcomes.append(self._edit(action))
         return outcomes
 
     def _bookkeeping(self, plan: Plan) -> list[Outcome]:
@@ -140,6 +150,14 @@ class Applier:
                 "symbol": alert.symbol, "severity": alert.severity, "why": alert.why})], self.actor, self.now)
         return Outcome(alert, "recorded")
 
+    def _edit(self, edit: Edit) -> Outcome:
+        with self.conn.transaction():
+            if not positions.set_exit_parameters(self.conn, self.account, edit.row_id, edit.new):
+                return Outcome(edit, "skipped: another run changed the row first", OutcomeStatus.CONFLICT)
+            events.insert_events(self.conn, self.account, [Event(edit.row_id, EventKind.EDITED, edit.recorded())],
+                                 self.actor, self.now)
+        return Outcome(edit, "changed")
+
     def _close(self, action: Close) -> Outcome:
         row = self.rows[action.row_id]
         request = action.request
@@ -191,15 +209,14 @@ class Applier:
     def _rejected(self, action: Close, row: Row, rejected: errors.BrokerRejected) -> Outcome:
         flat = isinstance(rejected, errors.PositionNotFound) or (
             isinstance(rejected, errors.IntentMismatch) and rejected.position_is_gone)
-        why = (f"already flat at the broker ({rejected.broker_message}): pmctl reconcile settles row {row.id}"
-               if flat else f"refused: {rejected.broker_message or rejected}")
+        reopen = settle.on_refusal(row, rejected.broker_message or str(rejected), flat)
         with self.conn.transaction():
-            positions.reopen(self.conn, self.account, Reopen(row.id, row.symbol, row.quantity, why), self.now)
+            positions.reopen(self.conn, self.account, reopen, self.now)
             events.insert_events(self.conn, self.account, [Event(row.id, EventKind.ORDER_FAILED, {
                 "symbol": action.symbol, "reason": action.reason, "client_order_id": action.client_order_id,
                 "status": rejected.status, "code": rejected.code, "broker_message": rejected.broker_message,
-                "already_flat": flat, "why": why})], self.actor, self.now)
-        return Outcome(action, why, OutcomeStatus.FAILED)
+                "already_flat": flat, "why": reopen.why})], self.actor, self.now)
+        return Outcome(action, reopen.why, OutcomeStatus.FAILED)
 
     def _record(self, row: Row, kind: EventKind, data: dict) -> None:
         with self.conn.transaction():

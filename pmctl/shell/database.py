@@ -1,9 +1,22 @@
 """The database a command may use: reachable, and at the schema this pmctl ships."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import psycopg
 
+from pmctl.config import Settings
 from pmctl.errors import DatabaseError
 from pmctl.store import schema
+from pmctl.store.connection import connection
+
+
+@contextmanager
+def reading(settings: Settings, database_url: str) -> Iterator[psycopg.Connection]:
+    """A connection for commands that read rows outside a cycle: the schema must be current, nothing migrates."""
+    with connection(database_url, autocommit=True) as conn:
+        ensure_schema(conn, owned=settings.database_url is None, dry_run=True)
+        yield conn
 
 
 def ensure_schema(conn: psycopg.Connection, owned: bool, dry_run: bool) -> None:

@@ -20,7 +20,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from pmctl.core.plan import Adopt, Close, MarkClosed
 from pmctl.core.vocabulary import OutcomeStatus, Reason
-from pmctl.shell.run import failed
 
 log = logging.getLogger("pmctl")
 
@@ -61,7 +60,7 @@ def write(path: Path, results: list, now_epoch: float) -> None:
 
 def _record(result, gauges: dict[str, Gauge], counters: dict[str, Counter], now_epoch: float) -> None:
     account = result.account
-    ok = result.error is None and not any(failed(o) for o in result.outcomes)
+    ok = result.error is None and not any(o.failed for o in result.outcomes)
     gauges["pmctl_cycle_duration_seconds"].labels(account).set(round(result.duration, 3))
     gauges["pmctl_cycle_success"].labels(account).set(1 if ok else 0)
     if ok:

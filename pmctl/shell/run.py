@@ -1,13 +1,13 @@
 """Running one decision over the selected accounts: verify, lock, gather, decide, apply.
 
-Every command that acts on positions goes through ``run``: the same gathering,
-the same guard against crossed accounts, the same lock, whether cron runs it or
-an operator does.
+Every command that acts on positions goes through ``run`` (by way of
+``pmctl.shell.cycle``): the same gathering, the same guard against crossed
+accounts, the same lock, whether cron runs it or an operator does.
 """
 
 import getpass
-from concurrent.futures import ThreadPoolExecutor
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -16,10 +16,8 @@ import psycopg
 from pmctl.config import AccountConfig, Settings
 from pmctl.core import identity
 from pmctl.core.model import Snapshot
-from pmctl.core.plan import Alert, Plan
-from pmctl.core.vocabulary import OutcomeStatus, Severity
+from pmctl.core.plan import Plan
 from pmctl.errors import AccountRefused, BrokerError, DatabaseError, LockHeld, PmctlError
-from pmctl.exit_codes import ExitCode
 from pmctl.shell.apply import Applier, Outcome
 from pmctl.shell.database import ensure_schema, statement_refused
 from pmctl.shell.gather import read_snapshot
@@ -89,20 +87,6 @@ def verify_accounts(conn: psycopg.Connection, settings: Settings, brokers: dict,
     expected = {a.name: a.account_number for a in settings.accounts}
     bound = account_store.bindings(conn)
     return Identity(reported, expected, bound, identity.refusals(reported, expected, bound), unanswered)
-
-
-def checked_broker(conn: psycopg.Connection, settings: Settings, account: str, bind: bool):
-    """One account's broker for a command that writes without a cycle (``edit``): the same check of whose keys it
-    holds as every run, and (``bind``) its first binding recorded; raises the account's refusal or broker failure."""
-    brokers = brokers_for(settings)
-    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_ACCOUNTS, len(brokers))) as pool:
-        who = verify_accounts(conn, settings, brokers, pool)
-    error = who.error_for(account)
-    if error is not None:
-        raise error
-    if bind:
-        bind_first_time(conn, account, who)
-    return brokers[account]
 
 
 def _account_number(broker) -> str | BrokerError:
@@ -205,25 +189,3 @@ def _lock(conn: psycopg.Connection, account: str, wait: float) -> None:
             waited = f" (waited {wait:g} s)" if wait else ""
             raise LockHeld(f"another pmctl run holds account {account}{waited}")
         time.sleep(LOCK_POLL_SECONDS)
-
-
-def failed(outcome: Outcome) -> bool:
-    """An outcome that failed, or an error this run is the first to report (a close order the broker ended
-    unfilled): what prints ``pmctl: error:`` makes the run exit 1, and its metrics say so."""
-    action = outcome.action
-    return not outcome.ok or (isinstance(action, Alert) and action.severity == Severity.ERROR
-                              and outcome.status != OutcomeStatus.COOLED)
-
-
-def exit_code(results: list[AccountResult], dry_run: bool) -> ExitCode:
-    """Worst first: a failure, then a held lock, then (dry-run) pending changes."""
-    errors = [r.error for r in results if r.error is not None]
-    if any(not isinstance(error, LockHeld) for error in errors):
-        return ExitCode.FAILURE
-    if errors:
-        return ExitCode.LOCKED
-    if any(failed(outcome) for r in results for outcome in r.outcomes):
-        return ExitCode.FAILURE
-    if dry_run and any(r.plan is not None and r.plan.has_changes for r in results):
-        return ExitCode.PENDING
-    return ExitCode.OK

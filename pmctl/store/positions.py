@@ -193,12 +193,6 @@ def row_account(conn: psycopg.Connection, row_id: int) -> tuple[str | None, str]
     return conn.execute("SELECT account_name, status FROM active_positions WHERE id = %s", (row_id,)).fetchone()
 
 
-def row_by_id(conn: psycopg.Connection, account: str, row_id: int) -> Row | None:
-    return conn.cursor(row_factory=_rows).execute(
-        f"SELECT {ROW_COLUMNS} FROM active_positions WHERE id = %s AND account_name = %s", (row_id, account)
-    ).fetchone()
-
-
 def set_exit_parameters(conn: psycopg.Connection, account: str, row_id: int, values: dict) -> bool:
     """Only the four exit parameters, each named here: the keys never come from input.
 

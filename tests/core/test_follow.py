@@ -135,6 +135,7 @@ def test_fills_are_needed_only_from_the_earliest_row_that_disagrees():
 
 def test_reconcile_names_the_reopened_row_and_adopts_the_new_position_once():
     fills = (fill(1, "sell", "50", "410", 10), fill(2, "buy", "30", "405", 30))
-    findings, plan = plan_reconcile(snapshot([spy()], [held("SPY", "30", "405", "406")], fills=fills), False)
+    plan = plan_reconcile(snapshot([spy()], [held("SPY", "30", "405", "406")], fills=fills), False)
+    findings = plan.findings
     assert [(f.kind, type(f.action)) for f in findings] == [("reopened", MarkClosed), ("untracked", Adopt)]
     assert len(plan.of(Adopt)) == 1

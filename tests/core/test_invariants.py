@@ -51,7 +51,7 @@ def held_symbols(book):
 @settings(max_examples=300, deadline=None)
 @given(books())
 def test_plans_touch_only_this_accounts_rows_and_close_held_rows_only_through_an_order(book):
-    for plan in (plan_check(book), plan_reconcile(book, cover_shorts=False)[1]):
+    for plan in (plan_check(book), plan_reconcile(book, cover_shorts=False)):
         ids = {r.id for r in book.rows}
         for action in plan.actions:
             if hasattr(action, "row_id") and action.row_id is not None:
@@ -70,7 +70,7 @@ def test_plans_touch_only_this_accounts_rows_and_close_held_rows_only_through_an
 @settings(max_examples=300, deadline=None)
 @given(books())
 def test_reconcile_sends_no_order_without_cover_shorts(book):
-    _, plan = plan_reconcile(book, cover_shorts=False)
+    plan = plan_reconcile(book, cover_shorts=False)
     assert plan.of(Close) == []
 
 
@@ -101,6 +101,6 @@ def simulate(book, plan):
 @settings(max_examples=300, deadline=None)
 @given(books())
 def test_reconcile_twice_is_reconcile_once(book):
-    once = simulate(book, plan_reconcile(book, cover_shorts=False)[1])
-    _, again = plan_reconcile(once, cover_shorts=False)
+    once = simulate(book, plan_reconcile(book, cover_shorts=False))
+    again = plan_reconcile(once, cover_shorts=False)
     assert not again.has_changes, again.actions

@@ -28,7 +28,8 @@ def position(row_id, account, symbol, side, status, broker, **money):
             "current_price": money.get("price", Decimal("4")), "pnl_dollars": Decimal("-1200.0000"),
             "pnl_percent": Decimal("-23.0769"), "stop_loss": Decimal("4.16"), "take_profit": Decimal("7.80"),
             "trailing_stop_price": None, "expiration_date": None, "hours_to_expiration": Decimal("413"),
-            "broker_quantity": Decimal("10"), "broker": broker}
+            "broker_quantity": Decimal("10"), "broker": broker, "plan": "desk, defaults.option",
+            "next_exit": "stop_loss 4.16"}
 
 
 POSITIONS = [

@@ -1,0 +1,47 @@
+"""Every plan action as a sentence, and what came of it: the one wording the journal, the terminal and the JSON
+share, so a log line and a dry run never describe the same action two ways."""
+
+from pmctl.core.numbers import num
+from pmctl.core.plan import (Adopt, Alert, ChangeQuantity, ClearBrackets, Close, Defer, Edit, FollowEntry,
+                             MarkClosed, Reopen)
+
+
+def describe(action) -> str:
+    """An action as a sentence that reads after "would" (dry run) or before its outcome (real run)."""
+    if isinstance(action, Close):
+        sent = (f"({action.position_intent}) as {action.client_order_id}" if action.position_intent
+                else f"via {action.route}, claimed as {action.client_order_id}")
+        cancels = f", cancelling {len(action.cancel_order_ids)} own order(s) first" if action.cancel_order_ids else ""
+        return (f"close row {action.row_id} for {action.reason}: {action.side} {num(action.qty)} "
+                f"{action.symbol} {sent}{cancels} ({action.why})")
+    if isinstance(action, Defer):
+        return f"hold row {action.row_id} {action.symbol}: {action.reason} due, {action.why}"
+    if isinstance(action, MarkClosed):
+        price = num(action.exit_price) if action.exit_price is not None else "unknown"
+        return f"mark row {action.row_id} {action.symbol} closed ({action.reason}), exit price {price}: {action.why}"
+    if isinstance(action, Reopen):
+        return f"reopen row {action.row_id} {action.symbol}: {action.why}"
+    if isinstance(action, Adopt):
+        return f"adopt {action.symbol}: {action.side} {num(action.quantity)} at {num(action.entry_price)} ({action.why})"
+    if isinstance(action, ChangeQuantity):
+        return (f"change row {action.row_id} {action.symbol} quantity {num(action.old)} -> {num(action.new)} "
+                f"({action.why})")
+    if isinstance(action, FollowEntry):
+        return f"change row {action.row_id} {action.symbol} entry {num(action.old)} -> {num(action.new)} ({action.why})"
+    if isinstance(action, Alert):
+        where = f"row {action.row_id} " if action.row_id is not None else ""
+        return f"ALERT {action.severity} {action.kind} on {where}{action.symbol}: {action.why}"
+    if isinstance(action, ClearBrackets):
+        return (f"forget row {action.row_id} {action.symbol}'s protective order(s) {', '.join(action.order_ids)}, "
+                "no longer open at the broker")
+    if isinstance(action, Edit):
+        return f"edit row {action.row_id} {action.symbol}: {action.text()}"
+    raise TypeError(f"no description for {type(action).__name__}")
+
+
+def outcome_line(outcome) -> str:
+    """What was to be done and what came of it; a deferral's outcome is its reason, said once."""
+    action = outcome.action
+    if isinstance(action, Defer) and outcome.result == action.why:
+        return f"hold row {action.row_id} {action.symbol}: {action.reason} due -> {action.why}"
+    return f"{describe(action)} -> {outcome.result}"
