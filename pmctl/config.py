@@ -48,11 +48,16 @@ SETTINGS = (
     "PMCTL_ALERT_TIMEOUT", "PMCTL_POLICY_FILE",
 )
 #: Each configured account's settings, as ``PMCTL_<NAME>_<SUFFIX>``.
-ACCOUNT_SETTINGS = ("API_KEY", "SECRET_KEY", "BASE_URL", "DATA_URL", "PAPER", "ACCOUNT_NUMBER", "ADOPT")
+ACCOUNT_SETTINGS = ("API_KEY", "SECRET_KEY", "BASE_URL", "DATA_URL", "PAPER", "ACCOUNT_NUMBER", "ADOPT", "STOCK_FEED",
+                    "OPTION_FEED")
 #: Read by the test suite, never by pmctl: set in a developer's shell, it is no typo.
 NOT_SETTINGS = ("PMCTL_TEST_DATABASE_URL",)
 
 _ACCOUNT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+#: Alpaca's market-data feeds pmctl may ask for: stocks (``iex`` free, ``sip`` with a subscription) and options
+#: (``indicative`` free, ``opra`` with a subscription).
+STOCK_FEEDS = ("iex", "sip")
+OPTION_FEEDS = ("indicative", "opra")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -67,6 +72,8 @@ class AccountConfig:
     paper: bool
     account_number: str | None
     adopt: bool
+    stock_feed: str = STOCK_FEEDS[0]
+    option_feed: str = OPTION_FEEDS[0]
 
 
 @dataclass(frozen=True)
@@ -229,6 +236,8 @@ def _account(reader: "_Reader", name: str) -> AccountConfig:
         paper=paper,
         account_number=account_number,
         adopt=reader.boolean(prefix + "ADOPT", default=True),
+        stock_feed=reader.choice(prefix + "STOCK_FEED", STOCK_FEEDS),
+        option_feed=reader.choice(prefix + "OPTION_FEED", OPTION_FEEDS),
     )
 
 
@@ -296,6 +305,15 @@ class _Reader:
         if value.lower() in _FALSE:
             return False
         raise ConfigError(f"{key}={typed(value)} must be true or false")
+
+    def choice(self, key: str, allowed: tuple[str, ...]) -> str:
+        """One of ``allowed`` (the first when unset), in any case."""
+        value = self.text(key)
+        if value is None:
+            return allowed[0]
+        if value.lower() not in allowed:
+            raise ConfigError(f"{key}={typed(value)} must be {' or '.join(allowed)}")
+        return value.lower()
 
     def url(self, key: str) -> str | None:
         value = self.text(key)

@@ -7,7 +7,7 @@ commands that talk to the broker do.
 """
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import TypeVar
@@ -16,15 +16,20 @@ import requests
 from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, PositionIntent, QueryOrderStatus, TimeInForce
-from alpaca.trading.requests import ClosePositionRequest, GetCalendarRequest, GetOrdersRequest, MarketOrderRequest
+from alpaca.trading.requests import (
+    ClosePositionRequest, GetCalendarRequest, GetOrdersRequest, LimitOrderRequest, MarketOrderRequest,
+    ReplaceOrderRequest,
+)
 from pydantic import ValidationError
 
 from pmctl.core.numbers import finite_decimal, num
 from pmctl.broker import errors
+from pmctl.broker.market_data import MarketData, batches
 from pmctl.broker.transport import RetryPolicy, Retryable, configure, with_retries
 from pmctl.core.market import (
     MARKET_ZONE, AccountInfo, Clock, CloseRequest, Fill, NonTradeActivity, Order, Position, Session, as_utc,
 )
+from pmctl.core.quotes import Quote
 from pmctl.config import AccountConfig
 
 T = TypeVar("T")
@@ -41,6 +46,7 @@ class AlpacaBroker:
         key, secret = account.api_key.reveal(), account.secret_key.reveal()
         self._trading = TradingClient(key, secret, paper=account.paper, url_override=account.base_url)
         configure(self._trading, float(timeout))
+        self._data = MarketData(account, float(timeout))
         self._policy = policy
         self._sleep = sleep
         self._account: AccountInfo | None = None
@@ -128,30 +134,55 @@ class AlpacaBroker:
         return [_order(item) for item in page]
 
     def submit_close(self, request: CloseRequest) -> Order:
-        """Send one reducing order, once: an option's as an order, a stock's through its position.
+        """Send one reducing market order, once: an option's as an order, a stock's through its position.
 
         An unclear outcome is ``OrderOutcomeUnknown``.
         """
         action = f"{request.side} {num(request.qty)} {request.symbol} to close"
         if request.by_position:
             action += f" (DELETE /v2/positions/{request.symbol}?qty={num(request.qty)})"
-        try:
-            if request.by_position:
-                raw = self._trading.close_position(request.symbol, ClosePositionRequest(qty=num(request.qty)))
-            else:
-                raw = self._trading.submit_order(_market_close(request))
-        except APIError as error:
-            failure = errors.classify(error.status_code, str(error), action)
-            if isinstance(failure, errors.BrokerUnavailable):
-                raise errors.OrderOutcomeUnknown(
-                    f"no clear answer to the close {request.client_order_id} ({action}): {failure}"
-                ) from None
-            raise failure from None
-        except (requests.Timeout, requests.ConnectionError) as error:
-            raise errors.OrderOutcomeUnknown(
-                f"no answer to the close {request.client_order_id} ({action}): {type(error).__name__}"
-            ) from None
-        return _order(raw)
+            return self._send(action, request.client_order_id, lambda: self._trading.close_position(
+                request.symbol, ClosePositionRequest(qty=num(request.qty))))
+        return self._send(action, request.client_order_id, lambda: self._trading.submit_order(_market_close(request)))
+
+    def submit_limit_close(self, request: CloseRequest, limit_price: Decimal) -> Order:
+        """Send one reducing limit order, once, good for the day, with the close's intent and client order id.
+
+        Only a close with an intent: a stock's close goes through its position, which takes no limit.
+        An unclear outcome is ``OrderOutcomeUnknown``.
+        """
+        if request.by_position:
+            raise ValueError(f"a close of {request.symbol} without an intent cannot be a limit order")
+        action = f"{request.side} {num(request.qty)} {request.symbol} to close at a limit of {num(limit_price)}"
+        order = LimitOrderRequest(symbol=request.symbol, qty=float(request.qty), side=OrderSide(request.side),
+                                  time_in_force=TimeInForce.DAY, limit_price=float(limit_price),
+                                  client_order_id=request.client_order_id,
+                                  position_intent=PositionIntent(request.position_intent))
+        return self._send(action, request.client_order_id, lambda: self._trading.submit_order(order))
+
+    def replace_close(self, order_id: str, limit_price: Decimal, client_order_id: str | None = None) -> Order:
+        """Re-price a working limit close (``PATCH /v2/orders/{order_id}``), once; the answer is the new order.
+
+        ``client_order_id`` names the replacement so that it can be found if the
+        answer is lost (``OrderOutcomeUnknown``); without it the broker makes one up.
+        """
+        action = f"replace order {order_id} with a limit of {num(limit_price)}"
+        change = ReplaceOrderRequest(limit_price=float(limit_price), client_order_id=client_order_id)
+        return self._send(action, client_order_id or order_id,
+                          lambda: self._trading.replace_order_by_id(order_id, change))
+
+    def latest_quotes(self, stocks: Iterable[str], options: Iterable[str]) -> dict[str, Quote]:
+        """The latest quote of each symbol from the market-data API, on the account's feeds: one request per
+        100 symbols of each asset class, none for a class with no symbols. A symbol Alpaca has no quote for is
+        left out."""
+        found: dict[str, Quote] = {}
+        for batch in batches(stocks):
+            found.update(self._repeatable(f"read the quotes of {_some(batch)}",
+                                          lambda batch=batch: self._data.stock_quotes(batch)))
+        for batch in batches(options):
+            found.update(self._repeatable(f"read the quotes of {_some(batch)}",
+                                          lambda batch=batch: self._data.option_quotes(batch)))
+        return found
 
     def fills_since(self, after: datetime) -> list[Fill]:
         """FILL activities after a time, oldest first, read raw: alpaca-py 0.44 cannot parse them."""
@@ -175,6 +206,23 @@ class AlpacaBroker:
             if len(page) < ACTIVITIES_PAGE:
                 return items
             token = page[-1].get("id")
+
+    def _send(self, action: str, client_order_id: str, call: Callable[[], T]) -> Order:
+        """An order request, sent once: a refusal is its typed error, no clear answer ``OrderOutcomeUnknown``."""
+        try:
+            raw = call()
+        except APIError as error:
+            failure = errors.classify(error.status_code, str(error), action)
+            if isinstance(failure, errors.BrokerUnavailable):
+                raise errors.OrderOutcomeUnknown(
+                    f"no clear answer to the close {client_order_id} ({action}): {failure}"
+                ) from None
+            raise failure from None
+        except (requests.Timeout, requests.ConnectionError) as error:
+            raise errors.OrderOutcomeUnknown(
+                f"no answer to the close {client_order_id} ({action}): {type(error).__name__}"
+            ) from None
+        return _order(raw)
 
     def _repeatable(self, action: str, call: Callable[[], T]) -> T:
         """A request that may be sent again on a timeout or 5xx: every read, and a cancel (cancelling twice
@@ -210,6 +258,12 @@ def _market_close(request: CloseRequest) -> MarketOrderRequest:
         client_order_id=request.client_order_id,
         position_intent=PositionIntent(request.position_intent),
     )
+
+
+def _some(symbols: list[str]) -> str:
+    """A batch named in an error message: its first symbols and how many more."""
+    shown = ", ".join(symbols[:3])
+    return shown if len(symbols) <= 3 else f"{shown} and {len(symbols) - 3} more"
 
 
 def _describe(error: Exception) -> str:
@@ -258,6 +312,7 @@ def _order(raw) -> Order:
         submitted_at=as_utc(raw.submitted_at),
         filled_at=as_utc(raw.filled_at) if raw.filled_at else None,
         position_intent=raw.position_intent.value if raw.position_intent else None,
+        limit_price=_optional_decimal(raw.limit_price),
     )
 
 

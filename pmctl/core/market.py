@@ -118,6 +118,7 @@ class Order:
     submitted_at: datetime
     filled_at: datetime | None
     position_intent: str | None
+    limit_price: Decimal | None = None
 
     @property
     def is_filled(self) -> bool:

@@ -5,10 +5,13 @@ else that speaks the core's market vocabulary (a replay, a recording) can stand
 in for it without the shell knowing.
 """
 
+from collections.abc import Iterable
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Protocol
 
 from pmctl.core.market import AccountInfo, Clock, CloseRequest, Fill, NonTradeActivity, Order, Position, Session
+from pmctl.core.quotes import Quote
 
 
 class Broker(Protocol):
@@ -31,6 +34,12 @@ class Broker(Protocol):
     def cancel_order(self, order_id: str) -> None: ...
 
     def submit_close(self, request: CloseRequest) -> Order: ...
+
+    def submit_limit_close(self, request: CloseRequest, limit_price: Decimal) -> Order: ...
+
+    def replace_close(self, order_id: str, limit_price: Decimal, client_order_id: str | None = None) -> Order: ...
+
+    def latest_quotes(self, stocks: Iterable[str], options: Iterable[str]) -> dict[str, Quote]: ...
 
     def fills_since(self, after: datetime) -> list[Fill]: ...
 
