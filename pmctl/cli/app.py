@@ -5,7 +5,7 @@ from pathlib import Path
 import typer
 
 from pmctl import __version__
-from pmctl.cli import demo, edit, history, logs, migrate, positions, reconcile, status
+from pmctl.cli import demo, edit, history, logs, migrate, plans, positions, reconcile, status
 from pmctl.cli.environment import Environment
 from pmctl.cli.group import PmctlGroup
 from pmctl.cli.sim import sim_app
@@ -56,6 +56,8 @@ app.command("check")(positions.check)
 app.command("status")(status.status)
 app.command("close")(positions.close)
 app.command("edit")(edit.edit)
+app.command("track")(plans.track)
+app.command("plan")(plans.plan)
 app.command("events")(history.events)
 app.command("report")(history.report)
 app.command("reconcile")(reconcile.reconcile)

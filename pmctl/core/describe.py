@@ -1,8 +1,10 @@
 """Every plan action as a sentence, and what came of it: the one wording the journal, the terminal and the JSON
 share, so a log line and a dry run never describe the same action two ways."""
 
+from decimal import Decimal
+
 from pmctl.core.numbers import num
-from pmctl.core.plan import (Adopt, Alert, ChangeQuantity, ClearBrackets, Close, Defer, Edit, FollowEntry,
+from pmctl.core.plan import (Adopt, Alert, AwaitPosition, ChangeQuantity, ClearBrackets, Close, Defer, Edit, FollowEntry,
                              MarkClosed, Reopen)
 
 
@@ -36,6 +38,8 @@ def describe(action) -> str:
                 "no longer open at the broker")
     if isinstance(action, Edit):
         return f"edit row {action.row_id} {action.symbol}: {action.text()}"
+    if isinstance(action, AwaitPosition):
+        return f"keep a plan for {action.symbol} ({describe_plan(action.plan)}): {action.why}"
     raise TypeError(f"no description for {type(action).__name__}")
 
 
@@ -45,3 +49,8 @@ def outcome_line(outcome) -> str:
     if isinstance(action, Defer) and outcome.result == action.why:
         return f"hold row {action.row_id} {action.symbol}: {action.reason} due -> {action.why}"
     return f"{describe(action)} -> {outcome.result}"
+
+
+def describe_plan(fields: dict) -> str:
+    return ", ".join(f"{key} {num(value) if isinstance(value, Decimal) else value}" for key, value in fields.items()
+                     if value is not None) or "no levels (the policy's)"

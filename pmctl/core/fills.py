@@ -24,6 +24,7 @@ class WentFlat:
     order_id: str
     fill_ids: tuple[str, ...]
     reopened_at: datetime
+    parts: tuple[tuple[Fill, Decimal], ...] = ()
 
 
 def fills_since(row: Row) -> datetime:
@@ -54,19 +55,20 @@ def _exit(row: Row, fills: list[Fill], before_last: Decimal, reopened_at: dateti
     """The reducing part of the fills that ended the position, newest first, up to the row's quantity.
 
     The walk back stops at the fill that opened the position (from flat or across zero).
+    ``parts`` keeps each fill with the quantity of it that reduced the position, for the exits ledger.
     """
     last = fills[-1]
-    parts = [(last.price, abs(before_last))]
+    parts = [(last, abs(before_last))]
     after = before_last
     for fill in reversed(fills[:-1]):
         before = after - _signed(fill)
         if before == 0 or (before > 0) != (after > 0):
             break
         if abs(before) > abs(after):
-            parts.append((fill.price, fill.qty))
+            parts.append((fill, fill.qty))
         after = before
-    return WentFlat(weighted(parts, row.quantity), last.time, last.order_id,
-                    tuple(fill.id for fill in fills), reopened_at)
+    return WentFlat(weighted([(fill.price, qty) for fill, qty in parts], row.quantity), last.time, last.order_id,
+                    tuple(fill.id for fill in fills), reopened_at, tuple(parts))
 
 
 def weighted(parts: list[tuple[Decimal, Decimal]], quantity: Decimal) -> Decimal:

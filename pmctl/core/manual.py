@@ -15,7 +15,8 @@ from pmctl import occ
 from pmctl.core.closing import close_action
 from pmctl.core.numbers import num
 from pmctl.core.model import Row, Snapshot
-from pmctl.core.plan import Close, Defer, Plan
+from pmctl.core.plan import ChangeQuantity, Close, Defer, Plan
+from pmctl.core.sync import follow
 from pmctl.core.vocabulary import Reason, Status
 from pmctl.errors import UsageError
 
@@ -100,4 +101,11 @@ def plan_forced_close(snapshot: Snapshot, row: Row, qty: Decimal | None, reason:
     why = f"operator: {reason}" if reason else "operator's forced close"
     if not snapshot.clock.is_open:
         return Plan(snapshot.account, (Defer(row.id, row.symbol, reason or Reason.FORCED_CLOSE, "deferred: market closed"),))
-    return Plan(snapshot.account, (close_action(row, reason or Reason.FORCED_CLOSE, qty, why, snapshot),))
+    return Plan(snapshot.account, (*_followed(row, position, snapshot),
+                                   close_action(row, reason or Reason.FORCED_CLOSE, qty, why, snapshot)))
+
+
+def _followed(row: Row, position, snapshot: Snapshot) -> list[ChangeQuantity]:
+    """The row takes the broker's quantity first, as in a cycle: a close sized from the broker then settles
+    against the row it closes, and what a hand sale took since the last cycle is recorded as its exit."""
+    return [action for action in follow(row, position, snapshot) if isinstance(action, ChangeQuantity)]

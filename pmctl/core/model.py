@@ -101,7 +101,9 @@ class Snapshot:
     ``PMCTL_*`` defaults); ``executions`` the desk's ledger entries not yet
     linked to a row, ``pending_plans`` the plans ``pmctl track`` recorded for
     positions not yet held, ``underlying_prices`` the last trade of every
-    underlying whose level a row watches.
+    underlying whose level a row watches. ``recorded_exits`` holds, read with
+    the fills, the order ids each row's exits ledger already has: their fills
+    are never taken for another exit.
     """
 
     account: str
@@ -121,11 +123,16 @@ class Snapshot:
     executions: tuple["Execution", ...] = ()
     pending_plans: tuple["PendingPlan", ...] = ()
     underlying_prices: Mapping[str, Decimal] = field(default_factory=dict)
+    recorded_exits: Mapping[int, frozenset[str]] = field(default_factory=dict)
 
     @property
     def market_date(self):
         """The day the decision is made on, as the market counts it (never the UTC date)."""
         return self.clock.market_date
+
+    def recorded_orders(self, row: Row) -> frozenset[str]:
+        """The order ids the row's exits ledger already has (read with the fills)."""
+        return self.recorded_exits.get(row.id, frozenset())
 
     def position(self, symbol: str) -> Position | None:
         return self._positions_by_symbol.get(symbol)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 
+from pmctl.core.exits import ExitFill
 from pmctl.core.market import MARKET, CloseRequest
 from pmctl.core.numbers import num
 
@@ -92,7 +93,10 @@ class Defer:
 
 @dataclass(frozen=True)
 class MarkClosed:
-    """Close a row in the database: its position is gone at the broker."""
+    """Close a row in the database: its position is gone at the broker.
+
+    ``exits``: the fills that took it (the exits ledger's lines, written with the close).
+    """
 
     row_id: int
     symbol: str
@@ -102,6 +106,7 @@ class MarkClosed:
     order_id: str | None
     why: str
     evidence: dict = field(default_factory=dict)
+    exits: tuple[ExitFill, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,11 +151,17 @@ class Adopt:
     tracked_as: str
     strategy_type: str
     plan_source: str
+    underlying_stop: Decimal | None = None
+    underlying_target: Decimal | None = None
+    pending_plan_id: int | None = None
 
 
 @dataclass(frozen=True)
 class ChangeQuantity:
-    """Make a row's quantity follow the broker's (a partial fill or a partial exit)."""
+    """Make a row's quantity follow the broker's (a partial fill or a partial exit).
+
+    ``exits``: what a smaller quantity sold (the exits ledger's lines, written with the change).
+    """
 
     row_id: int
     symbol: str
@@ -158,6 +169,7 @@ class ChangeQuantity:
     new: Decimal
     original: Decimal
     why: str
+    exits: tuple[ExitFill, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -214,16 +226,30 @@ class Edit:
     symbol: str
     old: dict
     new: dict
+    release: bool = False
 
     def text(self) -> str:
         """``stop_loss 700 -> 720, take_profit none -> 800``: one format for every value, in the audit and on screen."""
-        return ", ".join(f"{field} {_shown(self.old[field])} -> {_shown(self.new[field])}" for field in self.new)
+        changes = ", ".join(f"{field} {_shown(self.old[field])} -> {_shown(self.new[field])}" for field in self.new)
+        return changes + (", released from quarantine" if self.release else "")
 
     def recorded(self) -> dict:
         """The event's data: the readable text, and the values as JSON (decimals as plain strings, none as null)."""
-        return {"symbol": self.symbol, "text": self.text(),
+        released = {"released_from_quarantine": True} if self.release else {}
+        return {"symbol": self.symbol, "text": self.text(), **released,
                 "old": {field: _stored(value) for field, value in self.old.items()},
                 "new": {field: _stored(value) for field, value in self.new.items()}}
+
+
+@dataclass(frozen=True)
+class AwaitPosition:
+    """Keep an operator's plan (``pmctl track``) for a position the broker does not hold yet, until ``expires_at``;
+    the cycle that adopts the position adopts it with this plan."""
+
+    symbol: str
+    plan: dict
+    expires_at: datetime
+    why: str
 
 
 #: The word for an exit parameter that is not set, as an operator types it and as it is shown.
@@ -250,10 +276,10 @@ class ClearBrackets:
 
 
 Action = (Close | WalkClose | Defer | MarkClosed | Reopen | Adopt | ChangeQuantity | FollowEntry | Refresh | Alert
-          | ClearBrackets | Edit)
+          | ClearBrackets | Edit | AwaitPosition)
 
 #: Actions that change a position's state or send an order; a dry-run holding one exits 3.
-CHANGES = (Close, WalkClose, MarkClosed, Reopen, Adopt, ChangeQuantity, FollowEntry, Edit)
+CHANGES = (Close, WalkClose, MarkClosed, Reopen, Adopt, ChangeQuantity, FollowEntry, Edit, AwaitPosition)
 
 
 @dataclass(frozen=True)

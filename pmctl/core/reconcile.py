@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from pmctl.core.market import Fill, NonTradeActivity, market_date
+from pmctl.core import exits
 from pmctl.core.closing import close_action
 from pmctl.core.fills import weighted
 from pmctl.core.numbers import num
@@ -20,7 +21,7 @@ from pmctl.core.model import Row, Snapshot, too_recent
 from pmctl.core.vocabulary import OPTION_EVENT_REASONS, FindingKind, Reason, Status, Tracking
 from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity, FollowEntry, MarkClosed, Plan, Reopen
 from pmctl.core.settle import WORKING, settle_row
-from pmctl.core.sync import adoption, follow, is_unexpected_short, plan_sync, primary_rows
+from pmctl.core.sync import adoption, follow, is_unexpected_short, plan_sync, primary_rows, sold_at_broker
 from pmctl.errors import UsageError
 
 
@@ -174,11 +175,14 @@ def _gone_row(row: Row, snapshot: Snapshot, grace: timedelta) -> Finding:
     order = _close_order(row, snapshot)
     if order is not None and order.status in WORKING:
         return Finding(FindingKind.CLOSING, row.id, row.symbol, f"close order {order.client_order_id} is still working", None)
+    sold = _close_order_fill(row, order)
+    left = row.quantity - exits.total(sold)
     if order is not None and order.is_filled:
         why = f"close order {order.client_order_id} filled {num(order.filled_qty)} at {num(order.filled_avg_price)}"
         return Finding(FindingKind.STUCK_CLOSING, row.id, row.symbol, why, MarkClosed(
             row.id, row.symbol, row.close_reason or Reason.CLOSED_AT_BROKER, order.filled_avg_price, order.filled_at,
-            order.id, why, {"order_id": order.id, "filled_qty": order.filled_qty}))
+            order.id, why, {"order_id": order.id, "filled_qty": order.filled_qty},
+            sold + _sold_by_fills(row, left, snapshot, sold)))
     event = _option_event(row, snapshot.option_events)
     if event is not None:
         reason = OPTION_EVENT_REASONS[event.activity_type]
@@ -186,17 +190,39 @@ def _gone_row(row: Row, snapshot: Snapshot, grace: timedelta) -> Finding:
         exit_price = Decimal(0) if reason == Reason.EXPIRED else None
         return Finding(FindingKind(reason), row.id, row.symbol, why, MarkClosed(
             row.id, row.symbol, reason, exit_price, None, None, why,
-            {"activity_id": event.id, "activity_type": event.activity_type, "broker_qty": 0}))
-    fills = _closing_fills(row, snapshot.fills)
+            {"activity_id": event.id, "activity_type": event.activity_type, "broker_qty": 0},
+            sold + _unseen(row, left, reason, exit_price)))
+    fills = _closing_fills(row, snapshot.fills, snapshot.recorded_orders(row) - {line.order_id for line in sold})
     if fills:
         price, last = weighted([(fill.price, fill.qty) for fill in fills], row.quantity), fills[-1]
         why = f"closed at the broker: {len(fills)} fill(s) averaging {num(price)}, last at {last.time:%Y-%m-%d %H:%M:%S} UTC"
         return Finding(FindingKind.PHANTOM, row.id, row.symbol, why, MarkClosed(
             row.id, row.symbol, Reason.CLOSED_AT_BROKER, price, last.time, last.order_id, why,
-            {"broker_qty": 0, "fill_found": True, "fill_ids": [fill.id for fill in fills]}))
+            {"broker_qty": 0, "fill_found": True, "fill_ids": [fill.id for fill in fills]},
+            sold + _sold_by_fills(row, left, snapshot, sold)))
     why = "the broker holds none and shows no fill since entry: exit price unknown"
     return Finding(FindingKind.PHANTOM, row.id, row.symbol, why, MarkClosed(
-        row.id, row.symbol, Reason.PHANTOM, None, None, None, why, {"broker_qty": 0, "fill_found": False}))
+        row.id, row.symbol, Reason.PHANTOM, None, None, None, why, {"broker_qty": 0, "fill_found": False},
+        sold + _unseen(row, left, Reason.PHANTOM)))
+
+
+def _close_order_fill(row: Row, order) -> tuple[exits.ExitFill, ...]:
+    """What the row's own close order sold before it ended: its line, at the order's cumulative fill."""
+    line = None if order is None else exits.of_order(row, order, row.close_reason or Reason.CLOSED_AT_BROKER)
+    return () if line is None else (line,)
+
+
+def _sold_by_fills(row: Row, quantity: Decimal, snapshot: Snapshot,
+                   sold: tuple[exits.ExitFill, ...]) -> tuple[exits.ExitFill, ...]:
+    """The exits the broker's fills show for a row it no longer holds, oldest first, up to ``quantity``; not the
+    fills of an order already recorded, or of the row's close order (``sold``)."""
+    recorded = snapshot.recorded_orders(row) | {line.order_id for line in sold}
+    return exits.of_fills(row, ((fill, fill.qty) for fill in _closing_fills(row, snapshot.fills, recorded)),
+                          quantity, Reason.CLOSED_AT_BROKER, recorded)
+
+
+def _unseen(row: Row, quantity: Decimal, reason: str, price: Decimal | None = None) -> tuple[exits.ExitFill, ...]:
+    return (exits.without_fill(row, quantity, reason, price),) if quantity > 0 else ()
 
 
 def _stuck(row: Row, snapshot: Snapshot) -> list[Finding]:
@@ -213,9 +239,26 @@ def _stuck(row: Row, snapshot: Snapshot) -> list[Finding]:
     else:
         actions = settle_row(row, order, snapshot)
     if any(isinstance(action, Reopen) for action in actions):
-        actions = [a for a in actions if not isinstance(a, ChangeQuantity)]
-        actions.extend(follow(replace(row, status=Status.OPEN), snapshot.position(row.symbol), snapshot))
+        actions = _followed(row, actions, snapshot)
     return [Finding(FindingKind.STUCK_CLOSING, row.id, row.symbol, getattr(action, "why", ""), action) for action in actions]
+
+
+def _followed(row: Row, settled: list[Action], snapshot: Snapshot) -> list[Action]:
+    """A row back to open follows its position in the same pass, with one quantity change (the row's to the
+    broker's) that carries what the close order sold and what else left, no fill taken twice."""
+    sold = tuple(line for action in settled if isinstance(action, ChangeQuantity) for line in action.exits)
+    seen = {**snapshot.recorded_exits, row.id: snapshot.recorded_orders(row) | {line.order_id for line in sold}}
+    seen_snapshot = replace(snapshot, recorded_exits=seen)
+    followed = []
+    for action in follow(replace(row, status=Status.OPEN), snapshot.position(row.symbol), seen_snapshot):
+        if isinstance(action, ChangeQuantity):
+            rest = sold_at_broker(row, action.old - action.new - exits.total(sold), seen_snapshot)
+            action = replace(action, exits=sold + rest)
+        elif isinstance(action, MarkClosed):
+            action = replace(action, exits=sold + action.exits)
+        followed.append(action)
+    carried = any(isinstance(action, (ChangeQuantity, MarkClosed)) for action in followed)
+    return [a for a in settled if not (carried and isinstance(a, ChangeQuantity))] + followed
 
 
 def _unexpected_short(row: Row, snapshot: Snapshot, cover: bool) -> Finding:
@@ -244,12 +287,12 @@ def _option_event(row: Row, events: tuple[NonTradeActivity, ...]) -> NonTradeAct
     return matches[-1] if matches else None
 
 
-def _closing_fills(row: Row, fills: tuple[Fill, ...]) -> list[Fill]:
-    """The fills that took this position down: its symbol, the reducing side, after its entry, up to its size."""
-    side = "buy" if row.is_short else "sell"
+def _closing_fills(row: Row, fills: tuple[Fill, ...], recorded: frozenset[str]) -> list[Fill]:
+    """The fills that took this position down: its symbol, the reducing side, after its entry, up to its size;
+    not those of an order its exits ledger already holds (an earlier partial exit, counted then)."""
     taken, total = [], Decimal(0)
-    for fill in sorted(fills, key=lambda f: f.time):
-        if fill.symbol == row.symbol and fill.side == side and fill.time >= row.entry_time and total < row.quantity:
+    for fill in sorted(exits.reducing(row, fills), key=lambda f: f.time):
+        if fill.time >= row.entry_time and fill.order_id not in recorded and total < row.quantity:
             taken.append(fill)
             total += fill.qty
     return taken

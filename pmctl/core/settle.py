@@ -12,7 +12,8 @@ DELETE for more than is still held, or for a position already gone).
 """
 
 from pmctl.core.market import Order, Position
-from pmctl.core import closing
+from pmctl.core import closing, exits
+from pmctl.core.exits import ExitFill
 from pmctl.core.numbers import num
 from pmctl.core.model import Row, Snapshot
 from pmctl.core.vocabulary import AlertKind, Reason, Severity, Status
@@ -45,17 +46,20 @@ def settle_row(row: Row, order: Order | None, snapshot: Snapshot) -> list[Action
 
 
 def _filled(row: Row, order: Order) -> list[Action]:
+    sold = _sold(row, order)
     if order.filled_qty >= row.quantity:
         return [
             MarkClosed(
                 row.id, row.symbol, row.close_reason or Reason.FORCED_CLOSE, order.filled_avg_price, order.filled_at,
                 order.id, f"close order {order.client_order_id} filled {num(order.filled_qty)} at {_price(order)}",
+                exits=sold,
             )
         ]
     remaining = row.quantity - order.filled_qty
     return [
         ChangeQuantity(row.id, row.symbol, row.quantity, remaining, row.original_quantity or row.quantity,
-                       f"close order {order.client_order_id} filled {num(order.filled_qty)} of {num(row.quantity)}"),
+                       f"close order {order.client_order_id} filled {num(order.filled_qty)} of {num(row.quantity)}",
+                       sold),
         Reopen(row.id, row.symbol, remaining, f"partial exit: {num(remaining)} {row.symbol} still held",
                exited=True, scaled_out=row.close_reason == Reason.SCALE_OUT),
     ]
@@ -67,7 +71,8 @@ def _ended_unfilled(row: Row, order: Order) -> list[Action]:
     if order.filled_qty > 0:
         actions.append(
             ChangeQuantity(row.id, row.symbol, row.quantity, remaining, row.original_quantity or row.quantity,
-                           f"close order {order.client_order_id} filled {num(order.filled_qty)} before it ended"),
+                           f"close order {order.client_order_id} filled {num(order.filled_qty)} before it ended",
+                           _sold(row, order)),
         )
     why = f"close order {order.client_order_id} ended {order.status} with {num(order.filled_qty)} filled"
     actions.append(Reopen(row.id, row.symbol, remaining, why))
@@ -99,18 +104,28 @@ def _never_received(row: Row, snapshot: Snapshot) -> list[Action]:
     ]
 
 
+def _sold(row: Row, order: Order) -> tuple[ExitFill, ...]:
+    """The close order's fill as the exits ledger keeps it: the same line its answer may have recorded."""
+    line = exits.of_order(row, order, row.close_reason or Reason.FORCED_CLOSE)
+    return () if line is None else (line,)
+
+
 def _price(order: Order) -> str:
     return num(order.filled_avg_price) if order.filled_avg_price is not None else "an unreported price"
 
 
-def on_answer(row: Row, close: Close, order: Order, position: Position | None) -> MarkClosed | None:
+def on_answer(row: Row, close: Close, order: Order, position: Position | None) -> MarkClosed | ExitFill | None:
     """A close the broker answers as filled for all it held closes the row at once: the broker's quantity, not the
-    row's, since sync makes the row follow it in this same pass."""
+    row's, since sync makes the row follow it in this same pass. One answered with part filled is an exit
+    recorded now (the row settles when the order ends); one with nothing filled yet is None."""
+    sold = exits.of_order(row, order, close.reason)
+    if sold is None:
+        return None
     whole = abs(position.qty) if position is not None else row.quantity
     if not (order.is_filled and order.filled_qty >= whole):
-        return None
+        return sold
     return MarkClosed(row.id, row.symbol, close.reason, order.filled_avg_price, order.filled_at, order.id,
-                      f"close order filled at {order.filled_avg_price}")
+                      f"close order filled at {order.filled_avg_price}", exits=(sold,))
 
 
 def on_refusal(row: Row, broker_message: str, flat: bool) -> Reopen:

@@ -13,12 +13,13 @@ from decimal import Decimal
 
 from pmctl import occ
 from pmctl.core.market import Position
-from pmctl.core import rules
+from pmctl.core import exits, rules
 from pmctl.core.exit_plan import ADOPTED_PROFILE, derived_levels
+from pmctl.core.exits import ExitFill
 from pmctl.core.policy_values import OPTION, STOCK
 from pmctl.core.fills import WentFlat, fills_since, went_flat
 from pmctl.core.numbers import num, stored
-from pmctl.core.model import Row, Snapshot
+from pmctl.core.model import PendingPlan, Row, Snapshot
 from pmctl.core.vocabulary import AlertKind, PlanSource, Reason, Severity, Status, Tracking
 from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity, FollowEntry, MarkClosed, Plan
 
@@ -95,6 +96,9 @@ def _untracked(position: Position, snapshot: Snapshot) -> list[Action]:
     if not snapshot.adopt:
         return [Alert(None, position.symbol, AlertKind.UNTRACKED, Severity.WARNING,
                       f"untracked {held}; adoption is off for this account")]
+    waiting = waiting_plan(snapshot, position.symbol)
+    if waiting is not None:
+        return [with_plan(adoption(position, snapshot), waiting, "pmctl track")]
     if is_unexpected_short(position):
         return [adoption(position, snapshot, Tracking.QUARANTINE), unexpected_short_alert(None, position)]
     return [adoption(position, snapshot)]
@@ -165,10 +169,33 @@ def follow(row: Row, position: Position, snapshot: Snapshot) -> list[Action]:
             row.id, row.symbol, row.quantity, held, row.original_quantity or row.quantity,
             f"the broker holds {num(held)}, the row says {num(row.quantity)} "
             f"({'added to, or a partial fill' if held > row.quantity else 'partial fill or partial exit'})",
+            sold_at_broker(row, row.quantity - held, snapshot),
         ))
     if _entry(position) != row.entry_price:
         actions.append(_follow_entry(row, _entry(position)))
     return actions
+
+
+def sold_at_broker(row: Row, quantity: Decimal, snapshot: Snapshot) -> tuple[ExitFill, ...]:
+    """The exits of a position that shrank at the broker (a hand sale): its reducing fills since the row's last
+    check (from its very second: a sale stamped then may not have been in that check's positions), newest
+    first, up to what it lost, not those of an order already recorded; what no fill shows is recorded at a
+    price unknown.
+
+    A row never checked that holds less than it says may be an entry that filled in part: it lost nothing it
+    ever held, so without fills it records no exit.
+    """
+    if quantity <= 0:
+        return ()
+    since = fills_since(row)
+    fills = sorted((fill for fill in exits.reducing(row, snapshot.fills) if fill.time >= since),
+                   key=lambda fill: fill.time, reverse=True)
+    lines = exits.of_fills(row, ((fill, fill.qty) for fill in fills), quantity, Reason.CLOSED_AT_BROKER,
+                           snapshot.recorded_orders(row))
+    unseen = quantity - exits.total(lines)
+    if unseen > 0 and row.last_checked_at is not None:
+        lines = (*lines, exits.without_fill(row, unseen, Reason.CLOSED_AT_BROKER))
+    return lines
 
 
 def _follow_entry(row: Row, entry: Decimal) -> FollowEntry:
@@ -193,8 +220,9 @@ def _reopened(row: Row, position: Position, flat: WentFlat, snapshot: Snapshot) 
     """
     why = (f"closed at the broker at {num(flat.exit_price)} ({flat.exit_time:%Y-%m-%d %H:%M:%S} UTC) and opened "
            f"again: the broker now holds {num(position.qty)} at {num(position.avg_entry_price)}")
+    sold = exits.of_fills(row, flat.parts, row.quantity, Reason.CLOSED_AT_BROKER, snapshot.recorded_orders(row))
     close = MarkClosed(row.id, row.symbol, Reason.CLOSED_AT_BROKER, flat.exit_price, flat.exit_time, flat.order_id, why,
-                       {"fill_found": True, "fill_ids": list(flat.fill_ids), "reopened": True})
+                       {"fill_found": True, "fill_ids": list(flat.fill_ids), "reopened": True}, sold)
     kept_short = row.is_short and not row.quarantined and position.is_short
     quarantine = is_unexpected_short(position) and not kept_short
     adopt = adoption(position, snapshot, Tracking.QUARANTINE if quarantine else Tracking.ADOPTED, entered=flat.reopened_at)
@@ -205,3 +233,23 @@ def _reopened(row: Row, position: Position, flat: WentFlat, snapshot: Snapshot) 
 def sync_plan(snapshot: Snapshot) -> Plan:
     """``pmctl sync``'s decision: what ``plan_sync`` finds, as the plan the shell applies."""
     return Plan(snapshot.account, tuple(plan_sync(snapshot)))
+
+
+def with_plan(adopt: Adopt, plan: PendingPlan, origin: str) -> Adopt:
+    """An adoption with an operator's plan: its levels and strategy, the operator's from now on."""
+    given = {key: value for key, value in _levels(plan).items() if value is not None}
+    return replace(adopt, **given, tracked_as=Tracking.ADOPTED, plan_source=PlanSource.OPERATOR,
+                   strategy_type=plan.strategy_type or adopt.strategy_type,
+                   pending_plan_id=plan.id or None, why=f"{adopt.why}; with {origin}'s plan")
+
+
+def waiting_plan(snapshot: Snapshot, symbol: str) -> PendingPlan | None:
+    """The plan ``pmctl track`` left for ``symbol``, while it has not expired."""
+    return next((plan for plan in snapshot.pending_plans
+                 if plan.symbol == symbol and plan.expires_at > snapshot.clock.timestamp), None)
+
+
+def _levels(plan: PendingPlan) -> dict:
+    return {"stop_loss": plan.stop_loss, "take_profit": plan.take_profit,
+            "trailing_stop_percent": plan.trailing_stop_percent, "max_hold_minutes": plan.max_hold_minutes,
+            "underlying_stop": plan.underlying_stop, "underlying_target": plan.underlying_target}

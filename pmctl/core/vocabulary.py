@@ -39,6 +39,13 @@ class PlanSource(StrEnum):
     POLICY = "policy"
 
 
+class ExitSource(StrEnum):
+    """``position_exits.source``: whose order took the quantity off, pmctl's close or one found at the broker."""
+
+    PMCTL = "pmctl"
+    BROKER = "broker"
+
+
 class Reason(StrEnum):
     """``active_positions.close_reason`` as pmctl writes it (an operator's ``close --reason`` may write any text).
 
@@ -159,6 +166,7 @@ class EventKind(StrEnum):
     CLOSED = "closed"
     REOPENED = "reopened"
     EDITED = "edited"
+    PLAN_WAITING = "plan_waiting"
     ALERT_SENT = "alert_sent"
 
 

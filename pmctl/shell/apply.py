@@ -20,14 +20,15 @@ import psycopg
 
 from pmctl.broker import errors
 from pmctl.core import settle
+from pmctl.core.exits import ExitFill
 from pmctl.core.market import Order
 from pmctl.core.model import Row, Snapshot
 from pmctl.core.numbers import num
-from pmctl.core.plan import (Action, Adopt, Alert, ChangeQuantity, ClearBrackets, Close, Defer, Edit, FollowEntry,
-                              MarkClosed, Plan, Refresh, Reopen)
+from pmctl.core.plan import (Action, Adopt, Alert, AwaitPosition, ChangeQuantity, ClearBrackets, Close, Defer, Edit,
+                              FollowEntry, MarkClosed, Plan, Refresh, Reopen)
 from pmctl.core.vocabulary import EventKind, OutcomeStatus, Severity
 from pmctl.shell.ports import Broker
-from pmctl.store import events, positions
+from pmctl.store import events, exits, pending, positions
 from pmctl.store.events import Event
 
 #: Statuses of an action that went as it should, or could not go otherwise (deferred, cooled down).
@@ -79,7 +80,17 @@ class Applier:
                 outcomes.append(self._close(action))
             elif isinstance(action, Edit):
                 outcomes.append(self._edit(action))
+            elif isinstance(action, AwaitPosition):
+                outcomes.append(self._await(action))
         return outcomes
+
+    def _await(self, action: AwaitPosition) -> Outcome:
+        with self.conn.transaction():
+            plan_id = pending.keep(self.conn, self.account, action.symbol, action.plan, action.expires_at, self.actor)
+            events.insert_events(self.conn, self.account, [Event(None, EventKind.PLAN_WAITING, {
+                "symbol": action.symbol, "plan_id": plan_id, "plan": action.plan, "expires_at": action.expires_at,
+                "why": action.why})], self.actor, self.now)
+        return Outcome(action, f"kept as plan {plan_id}")
 
     def _bookkeeping(self, plan: Plan) -> list[Outcome]:
         refreshes, adoptions, changes = plan.of(Refresh), plan.of(Adopt), plan.of(ChangeQuantity)
@@ -87,7 +98,10 @@ class Applier:
         with self.conn.transaction():
             positions.refresh(self.conn, self.account, refreshes, self.now)
             adopted = positions.adopt(self.conn, self.account, adoptions)
-            positions.change_quantities(self.conn, self.account, changes, self.now)
+            pending.taken(self.conn, self.account, {a.pending_plan_id: adopted[a.symbol] for a in adoptions
+                                                    if a.pending_plan_id is not None and a.symbol in adopted})
+            changed = positions.change_quantities(self.conn, self.account, changes, self.now)
+            self._record_exits([line for change in changes if change.row_id in changed for line in change.exits])
             positions.follow_entries(self.conn, self.account, follows, self.now)
             for clear in brackets:
                 positions.clear_brackets(self.conn, self.account, clear.row_id, list(clear.order_ids))
@@ -138,6 +152,7 @@ class Applier:
                 event = Event(action.row_id, EventKind.REOPENED, {"symbol": action.symbol, "why": action.why})
             if done:
                 events.insert_events(self.conn, self.account, [event], self.actor, self.now)
+                self._record_exits(_exits_of(action))
         if not done:
             return Outcome(action, "skipped: another run changed the row first", OutcomeStatus.CONFLICT)
         return Outcome(action, "closed" if isinstance(action, MarkClosed) else "back to open")
@@ -151,11 +166,16 @@ class Applier:
         return Outcome(alert, "recorded")
 
     def _edit(self, edit: Edit) -> Outcome:
-        with self.conn.transaction():
-            if not positions.set_exit_parameters(self.conn, self.account, edit.row_id, edit.new):
-                return Outcome(edit, "skipped: another run changed the row first", OutcomeStatus.CONFLICT)
-            events.insert_events(self.conn, self.account, [Event(edit.row_id, EventKind.EDITED, edit.recorded())],
-                                 self.actor, self.now)
+        """A value the desk's own constraints refuse (a strategy outside its CHECK) fails the edit alone."""
+        try:
+            with self.conn.transaction():
+                if not positions.set_exit_parameters(self.conn, self.account, edit.row_id, edit.new, edit.release):
+                    return Outcome(edit, "skipped: another run changed the row first", OutcomeStatus.CONFLICT)
+                events.insert_events(self.conn, self.account,
+                                     [Event(edit.row_id, EventKind.EDITED, edit.recorded())], self.actor, self.now)
+        except psycopg.errors.CheckViolation as refused:
+            return Outcome(edit, f"the database refused it ({refused.diag.constraint_name}: "
+                                 f"{refused.diag.message_primary})", OutcomeStatus.FAILED)
         return Outcome(edit, "changed")
 
     def _close(self, action: Close) -> Outcome:
@@ -198,10 +218,11 @@ class Applier:
                 "symbol": order.symbol, "side": order.side, "qty": order.qty, "order_id": order.id,
                 "client_order_id": order.client_order_id, "claim": action.client_order_id, "via": action.route,
                 "status": order.status})]
-            if settled is not None:
+            if isinstance(settled, MarkClosed):
                 positions.mark_closed(self.conn, self.account, settled, self.now)
                 written.append(_closed_event(settled))
             events.insert_events(self.conn, self.account, written, self.actor, self.now)
+            self._record_exits(_exits_of(settled))
         if order.is_filled:
             return Outcome(action, f"filled {num(order.filled_qty)} at {num(order.filled_avg_price)}: closed")
         return Outcome(action, f"order {order.id} {order.status}; settled when it fills", OutcomeStatus.SENT)
@@ -218,9 +239,20 @@ class Applier:
                 "already_flat": flat, "why": reopen.why})], self.actor, self.now)
         return Outcome(action, reopen.why, OutcomeStatus.FAILED)
 
+    def _record_exits(self, lines: list[ExitFill]) -> None:
+        """The exits ledger's lines, inside the caller's transaction: written with the settlement they belong to."""
+        exits.record(self.conn, self.account, lines, self.now)
+
     def _record(self, row: Row, kind: EventKind, data: dict) -> None:
         with self.conn.transaction():
             events.insert_events(self.conn, self.account, [Event(row.id, kind, data)], self.actor, self.now)
+
+
+def _exits_of(settled: MarkClosed | Reopen | ExitFill | None) -> list[ExitFill]:
+    """What a settlement sold: a close's exits, or a close order's fill answered before the order ended."""
+    if isinstance(settled, ExitFill):
+        return [settled]
+    return list(settled.exits) if isinstance(settled, MarkClosed) else []
 
 
 def _closed_event(action: MarkClosed) -> Event:
@@ -232,4 +264,4 @@ def _closed_event(action: MarkClosed) -> Event:
 
 def _adopted_data(adopt: Adopt) -> dict:
     return {"symbol": adopt.symbol, "side": adopt.side, "quantity": adopt.quantity, "entry_price": adopt.entry_price,
-            "tracked_as": adopt.tracked_as, "why": adopt.why}
+            "tracked_as": adopt.tracked_as, "plan_source": adopt.plan_source, "why": adopt.why}

@@ -4,7 +4,10 @@ The broker is read first so that a row the dispatcher inserts for a fresh fill
 a moment later is seen with its position rather than adopted twice. The
 broker's fills are read only when the snapshot needs them (a row disagrees with
 its position, or reconcile settles rows the broker no longer holds): one
-request for the account, from the earliest time any row needs.
+request for the account, from the earliest time any row needs (a second
+earlier: the broker's ``after`` is exclusive, and a hand sale may share the
+second of the row's last check), and with them the orders the exits ledger
+already holds, so no fill is counted twice.
 """
 
 from dataclasses import replace
@@ -19,7 +22,7 @@ from pmctl.core.exit_plan import plan_for
 from pmctl.core.model import Row, Snapshot
 from pmctl.core.vocabulary import RECORDED_ALERTS, Status
 from pmctl.shell.ports import Broker
-from pmctl.store import events, positions
+from pmctl.store import events, exits, pending, positions
 
 
 def read_snapshot(
@@ -48,15 +51,26 @@ def read_snapshot(
         close_orders=close_orders,
         recent_alerts=events.recent_alerts(conn, account.name, RECORDED_ALERTS, since),
         grace_seconds=settings.reconcile_grace_seconds,
+        pending_plans=_waiting_plans(conn, account.name, rows, held, clock.timestamp),
     )
     gone = reconcile.evidence_since(snapshot) if evidence else None
     starts = [start for start in (gone, sync.fills_needed_since(snapshot)) if start is not None]
     if not starts:
         return snapshot
-    snapshot = replace(snapshot, fills=tuple(broker.fills_since(min(starts))))
+    snapshot = replace(snapshot, fills=tuple(broker.fills_since(min(starts) - closing.LOOKUP_MARGIN)),
+                       recorded_exits=exits.recorded_orders(conn, account.name, [row.id for row in rows]))
     if gone is None:
         return snapshot
     return replace(snapshot, option_events=tuple(broker.option_events_since(gone - timedelta(days=1))))
+
+
+def _waiting_plans(conn: psycopg.Connection, account: str, rows: tuple[Row, ...], held: tuple[Position, ...],
+                   now) -> tuple:
+    """Read only in a cycle that may adopt (a position without a row), so a steady cycle costs no statement more."""
+    tracked = {row.symbol for row in rows}
+    if all(position.symbol in tracked for position in held):
+        return ()
+    return pending.waiting(conn, account, now)
 
 
 def _close_orders(broker: Broker, rows: tuple[Row, ...], orders: tuple[Order, ...],

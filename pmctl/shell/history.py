@@ -28,4 +28,5 @@ def day_report(settings: Settings, database_url: str, accounts: list[str], day: 
     with reading(settings, database_url) as conn:
         opened = history.opened_between(conn, accounts, start, end)
         closed = history.closed_between(conn, accounts, start, end)
-    return daily_report(day, tuple(accounts), opened, closed)
+        exits = history.exits_between(conn, accounts, start, end)
+    return daily_report(day, tuple(accounts), opened, closed, exits)

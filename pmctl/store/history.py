@@ -1,13 +1,17 @@
-"""Reading the past: the audit trail and the day's closed rows, for events and report."""
+"""Reading the past: the audit trail, the day's closed rows and the day's exits, for events and report."""
 
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import psycopg
 from psycopg.rows import dict_row
 
 from pmctl.core.model import Row
-from pmctl.core.report import Closed
+from pmctl.core.report import Closed, Exit
 from pmctl.store.positions import ROW_COLUMNS, row_from
+
+#: The row's columns where a query joins the exits ledger, whose own columns share some of their names.
+_ROW_OF_EXIT = ", ".join(f"ap.{name.strip()}" for name in ROW_COLUMNS.split(","))
 
 
 def events(
@@ -47,7 +51,9 @@ def closed_between(conn: psycopg.Connection, accounts: list[str], start: datetim
         "AND COALESCE(exit_time, closed_at AT TIME ZONE 'UTC') < %s ORDER BY id",
         (accounts, start, end),
     ).fetchall()
-    return [_closed(record) for record in rows]
+    closed = [_closed(record) for record in rows]
+    ledger = _exits_of(conn, [item.row.id for item in closed])
+    return [replace(item, exits=tuple(Exit(item.row, *line) for line in ledger.get(item.row.id, ()))) for item in closed]
 
 
 def _closed(record: dict) -> Closed:
@@ -58,6 +64,33 @@ def _closed(record: dict) -> Closed:
     return Closed(row, exit_price, exit_time, row.close_reason or "unknown")
 
 
+def _exits_of(conn: psycopg.Connection, row_ids: list[int]) -> dict[int, list[tuple]]:
+    """Every exit line of these rows, whatever its day: a closed row is judged on all of them."""
+    ledger: dict[int, list[tuple]] = {}
+    for row_id, quantity, price, reason in conn.execute(
+        "SELECT position_id, quantity, price, reason FROM position_exits WHERE position_id = ANY(%s) ORDER BY id",
+        (row_ids,),
+    ).fetchall():
+        ledger.setdefault(row_id, []).append((quantity, price, reason))
+    return ledger
+
+
+def exits_between(conn: psycopg.Connection, accounts: list[str], start: datetime, end: datetime) -> list[Exit]:
+    """The exits ledger's lines in [start, end), of open rows as of closed ones: by the fill's time where the
+    broker gave one, else when pmctl recorded the line."""
+    records = conn.cursor(row_factory=dict_row).execute(
+        f"SELECT {_ROW_OF_EXIT}, x.quantity AS exit_quantity, x.price AS exit_fill_price, x.reason AS exit_reason "
+        "FROM position_exits x JOIN active_positions ap ON ap.id = x.position_id "
+        "WHERE x.account_name = ANY(%s) AND COALESCE(x.exit_time, x.recorded_at) >= %s "
+        "AND COALESCE(x.exit_time, x.recorded_at) < %s ORDER BY x.id",
+        (accounts, start, end),
+    ).fetchall()
+    return [_exit(record) for record in records]
+
+
+def _exit(record: dict) -> Exit:
+    quantity, price, reason = record.pop("exit_quantity"), record.pop("exit_fill_price"), record.pop("exit_reason")
+    return Exit(row_from(record), quantity, price, reason)
 
 
 def event_kinds(conn: psycopg.Connection) -> set[str]:

@@ -12,6 +12,7 @@ from decimal import Decimal
 import psycopg
 
 from pmctl.core.market import as_utc
+from pmctl.core.edit import PLAN_FIELDS
 from pmctl.core.model import Row
 from pmctl.core.vocabulary import PlanSource
 from pmctl.core.plan import Adopt, ChangeQuantity, FollowEntry, MarkClosed, Refresh, Reopen
@@ -75,35 +76,39 @@ def adopt(conn: psycopg.Connection, account: str, adoptions: list[Adopt]) -> dic
     cursor = conn.execute(
         "INSERT INTO active_positions (account_name, ticker, option_symbol, instrument_type, strategy_type, side, "
         "quantity, original_quantity, entry_price, entry_time, strike_price, expiration_date, stop_loss, "
-        "take_profit, trailing_stop_percent, max_hold_minutes, current_price, tracked_as, plan_source, status, "
-        "created_at, updated_at) "
+        "take_profit, trailing_stop_percent, max_hold_minutes, current_price, tracked_as, plan_source, "
+        "underlying_stop, underlying_target, status, created_at, updated_at) "
         "SELECT %s, v.ticker, v.option_symbol, v.instrument_type, v.strategy_type, v.side, v.quantity, v.quantity, "
         "v.entry_price, v.entry_time, v.strike_price, v.expiration_date, v.stop_loss, v.take_profit, "
-        "v.trailing_stop_percent, v.max_hold_minutes, v.current_price, v.tracked_as, v.plan_source, 'open', "
-        "v.entry_time, v.entry_time "
+        "v.trailing_stop_percent, v.max_hold_minutes, v.current_price, v.tracked_as, v.plan_source, "
+        "v.underlying_stop, v.underlying_target, 'open', v.entry_time, v.entry_time "
         "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::numeric[], %s::numeric[], "
         "%s::timestamptz[], %s::numeric[], %s::date[], %s::numeric[], %s::numeric[], %s::numeric[], %s::int[], "
-        "%s::numeric[], %s::text[], %s::text[]) AS v(ticker, option_symbol, instrument_type, strategy_type, side, "
-        "quantity, entry_price, entry_time, strike_price, expiration_date, stop_loss, take_profit, "
-        "trailing_stop_percent, max_hold_minutes, current_price, tracked_as, plan_source) "
+        "%s::numeric[], %s::text[], %s::text[], %s::numeric[], %s::numeric[]) AS v(ticker, option_symbol, "
+        "instrument_type, strategy_type, side, quantity, entry_price, entry_time, strike_price, expiration_date, "
+        "stop_loss, take_profit, trailing_stop_percent, max_hold_minutes, current_price, tracked_as, plan_source, "
+        "underlying_stop, underlying_target) "
         "ON CONFLICT DO NOTHING RETURNING id, symbol",
         (account, _column(adoptions, "ticker"), option_symbols,
          *_columns(adoptions, "instrument_type", "strategy_type", "side", "quantity", "entry_price", "entry_time",
                    "strike_price", "expiration_date", "stop_loss", "take_profit", "trailing_stop_percent",
-                   "max_hold_minutes", "current_price", "tracked_as", "plan_source")),
+                   "max_hold_minutes", "current_price", "tracked_as", "plan_source", "underlying_stop",
+                   "underlying_target")),
     )
     return {symbol: row_id for row_id, symbol in cursor.fetchall()}
 
 
-def change_quantities(conn: psycopg.Connection, account: str, changes: list[ChangeQuantity], now: datetime) -> None:
+def change_quantities(conn: psycopg.Connection, account: str, changes: list[ChangeQuantity], now: datetime) -> set[int]:
+    """The ids of the rows changed: a row another run closed meanwhile is not."""
     if not changes:
-        return
-    conn.execute(
+        return set()
+    cursor = conn.execute(
         "UPDATE active_positions AS ap SET quantity = v.new, original_quantity = COALESCE(ap.original_quantity, "
         "v.original), updated_at = %s FROM unnest(%s::int[], %s::numeric[], %s::numeric[]) AS v(id, new, original) "
-        "WHERE ap.id = v.id AND ap.account_name = %s AND ap.status IN ('open', 'closing')",
+        "WHERE ap.id = v.id AND ap.account_name = %s AND ap.status IN ('open', 'closing') RETURNING ap.id",
         (now, *_columns(changes, "row_id", "new", "original"), account),
     )
+    return {row_id for (row_id,) in cursor.fetchall()}
 
 
 def follow_entries(conn: psycopg.Connection, account: str, follows: list[FollowEntry], now: datetime) -> None:
@@ -193,20 +198,27 @@ def row_account(conn: psycopg.Connection, row_id: int) -> tuple[str | None, str]
     return conn.execute("SELECT account_name, status FROM active_positions WHERE id = %s", (row_id,)).fetchone()
 
 
-def set_exit_parameters(conn: psycopg.Connection, account: str, row_id: int, values: dict) -> bool:
-    """Only the four exit parameters, each named here: the keys never come from input.
+def set_exit_parameters(conn: psycopg.Connection, account: str, row_id: int, values: dict,
+                        release: bool = False) -> bool:
+    """Only the exit plan's fields, each named here: the keys never come from input.
 
-    A stop or target an operator sets is the operator's: pmctl no longer derives the row's levels again.
+    A level or strategy an operator sets is the operator's: pmctl no longer derives the row's levels again.
+    ``release``: a quarantined short the operator gave a strategy is tracked by the rules from now on.
     """
     assignments = {
         "stop_loss": "stop_loss = %(stop_loss)s",
         "take_profit": "take_profit = %(take_profit)s",
         "trailing_stop_percent": "trailing_stop_percent = %(trailing_stop_percent)s, trailing_stop_price = NULL",
         "max_hold_minutes": "max_hold_minutes = %(max_hold_minutes)s",
+        "underlying_stop": "underlying_stop = %(underlying_stop)s",
+        "underlying_target": "underlying_target = %(underlying_target)s",
+        "strategy_type": "strategy_type = %(strategy_type)s",
     }
     chosen = ", ".join(assignments[field] for field in values)
-    if {"stop_loss", "take_profit"} & set(values):
+    if PLAN_FIELDS & set(values):
         chosen += ", plan_source = 'operator'"
+    if release:
+        chosen += ", tracked_as = 'adopted'"
     cursor = conn.execute(
         f"UPDATE active_positions SET {chosen}, updated_at = now() "
         "WHERE id = %(id)s AND account_name = %(account)s AND status = 'open'",
