@@ -1,12 +1,20 @@
 """Alpaca's market-data API for one account: latest quotes of stocks and options, in batches, on its feeds.
 
 The data clients are made on first use: a cycle whose profiles all trigger on
-the last trade reads no market data, and does not import alpaca-py's data
-package (which brings pandas) either. Each request is one batch; the adapter
-owns retries and errors, this module only builds requests and reads answers.
+the last trade reads no market data. Their modules are imported with this one,
+not on first use: accounts are cycled in parallel threads, and two threads
+importing alpaca-py's data package at once can fail halfway (a ``KeyError``
+from the import system); with the trading client loaded it costs about 20 ms.
+Each request is one batch; the adapter owns retries and errors, this module
+only builds requests and reads answers.
 """
 
 from collections.abc import Iterable, Iterator
+
+from alpaca.data.enums import DataFeed, OptionsFeed
+from alpaca.data.historical.option import OptionHistoricalDataClient
+from alpaca.data.historical.stock import StockHistoricalDataClient
+from alpaca.data.requests import OptionLatestQuoteRequest, StockLatestQuoteRequest
 
 from pmctl.broker.transport import configure
 from pmctl.config import AccountConfig
@@ -37,30 +45,20 @@ class MarketData:
         self._options = None
 
     def stock_quotes(self, symbols: list[str]) -> dict[str, Quote]:
-        from alpaca.data.enums import DataFeed
-        from alpaca.data.requests import StockLatestQuoteRequest
-
         request = StockLatestQuoteRequest(symbol_or_symbols=symbols, feed=DataFeed(self._account.stock_feed))
         return _quotes(self._stock_client().get_stock_latest_quote(request))
 
     def option_quotes(self, symbols: list[str]) -> dict[str, Quote]:
-        from alpaca.data.enums import OptionsFeed
-        from alpaca.data.requests import OptionLatestQuoteRequest
-
         request = OptionLatestQuoteRequest(symbol_or_symbols=symbols, feed=OptionsFeed(self._account.option_feed))
         return _quotes(self._option_client().get_option_latest_quote(request))
 
     def _stock_client(self):
         if self._stocks is None:
-            from alpaca.data.historical.stock import StockHistoricalDataClient
-
             self._stocks = self._configured(StockHistoricalDataClient)
         return self._stocks
 
     def _option_client(self):
         if self._options is None:
-            from alpaca.data.historical.option import OptionHistoricalDataClient
-
             self._options = self._configured(OptionHistoricalDataClient)
         return self._options
 

@@ -1,6 +1,8 @@
 """Latest quotes in batches on the account's feeds, limit closes and their replacement: through alpaca-py over HTTP
 to the emulator."""
 
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
@@ -144,3 +146,12 @@ def test_a_limit_close_of_a_contract_no_longer_held_is_refused_as_already_flat(b
     with pytest.raises(errors.IntentMismatch) as refused:
         broker.submit_limit_close(replace(close(), client_order_id="pmctl-a-1-1"), Decimal("3.10"))
     assert refused.value.position_is_gone
+
+
+def test_the_data_clients_are_imported_with_the_adapter_not_by_parallel_account_threads():
+    """Two accounts' threads importing alpaca-py's data package at once can fail with a KeyError from the import
+    system (the benchmark's eight parallel accounts did): it is loaded before any thread starts."""
+    script = ("import sys, pmctl.broker.adapter; "
+              "print(all(m in sys.modules for m in ('alpaca.data.historical.stock', 'alpaca.data.historical.option')))")
+    done = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "True", done.stderr
