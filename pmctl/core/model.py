@@ -14,6 +14,7 @@ from pmctl.core.policy import Policy
 
 if TYPE_CHECKING:
     from pmctl.core.exit_plan import ExitPlan
+    from pmctl.core.quotes import Quote
 from pmctl.core.vocabulary import Side, Status, Tracking
 
 
@@ -63,6 +64,10 @@ class Row:
     underlying_target: Decimal | None = None
     scale_out_done: int = 0
     execution_uuid: UUID | None = None
+    close_trigger_price: Decimal | None = None
+    close_trigger_source: str | None = None
+    price_source: str | None = None
+    price_at: datetime | None = None
 
     @property
     def is_short(self) -> bool:
@@ -103,7 +108,8 @@ class Snapshot:
     positions not yet held, ``underlying_prices`` the last trade of every
     underlying whose level a row watches. ``recorded_exits`` holds, read with
     the fills, the order ids each row's exits ledger already has: their fills
-    are never taken for another exit.
+    are never taken for another exit. ``quotes``: the latest quote of every
+    held symbol whose profile prices it from the quote (``pmctl.core.pricing``).
     """
 
     account: str
@@ -124,6 +130,7 @@ class Snapshot:
     pending_plans: tuple["PendingPlan", ...] = ()
     underlying_prices: Mapping[str, Decimal] = field(default_factory=dict)
     recorded_exits: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    quotes: Mapping[str, "Quote"] = field(default_factory=dict)
 
     @property
     def market_date(self):

@@ -65,7 +65,8 @@ class WalkClose:
     the row's claim and the step (``pmctl.core.walk.step_client_order_id``), so
     a replacement whose answer was lost is found again by it. ``new_limit``
     None: a deadline has passed, the limit is cancelled and the rest goes as a
-    market order.
+    market order: ``request``, as the close guard built it for what the limit
+    leaves (``client_order_id`` is then the claim's ``-m``).
     """
 
     row_id: int
@@ -75,6 +76,7 @@ class WalkClose:
     old_limit: Decimal
     new_limit: Decimal | None
     why: str
+    request: CloseRequest | None = None
 
     @property
     def to_market(self) -> bool:
@@ -191,7 +193,11 @@ class FollowEntry:
 
 @dataclass(frozen=True)
 class Refresh:
-    """Bookkeeping: the latest price, P&L and trailing levels of an open row."""
+    """Bookkeeping: the latest price, P&L and trailing levels of an open row.
+
+    ``price_source``: where ``current_price`` came from (``bid``, ``mid``, ``last`` …); ``price_at``: when it was
+    quoted or printed (None: the broker gave no time).
+    """
 
     row_id: int
     current_price: Decimal
@@ -199,6 +205,8 @@ class Refresh:
     pnl_percent: Decimal
     peak_price: Decimal | None
     trailing_stop_price: Decimal | None
+    price_source: str | None = None
+    price_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ _FOUR = Decimal(4)
 _HUNDRED = Decimal(100)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Quote:
     """The best bid and offer for a symbol, as the market-data API gave them; ``at`` is when it was quoted (UTC).
 
@@ -76,7 +76,7 @@ class LastTrade:
     at: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TriggerPrice:
     """The price the rules judge, where it came from, and how old it is (None: the broker did not say)."""
 

@@ -4,7 +4,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from pmctl.core import rules
+from pmctl.core import pricing, rules
+from pmctl.core.quotes import TriggerPrice
 from pmctl.core.exit_plan import ExitPlan, plan_for
 from pmctl.core.policy import Policy
 from pmctl.core.market import hours_to_expiration
@@ -47,11 +48,11 @@ def offline_lines(rows: tuple[Row, ...], now: datetime, policy: Policy) -> list[
 
 def _line(row: Row, snapshot: Snapshot) -> Line:
     position = snapshot.position(row.symbol)
-    price = position.current_price if position and position.current_price is not None else row.current_price
+    price, waits = _judged(row, position, snapshot)
     plan = snapshot.plan(row)
     if price is not None:
         evaluation = rules.evaluate(row, price, snapshot.clock, snapshot.sessions, plan,
-                                    snapshot.underlying_price(row))
+                                    snapshot.underlying_price(row), waits=waits)
         dollars, percent = pnl(row, price)
         stop, target, trailing = evaluation.stop_loss, evaluation.take_profit, evaluation.trailing_stop_price
         upcoming = next_exit_text(evaluation)
@@ -61,6 +62,18 @@ def _line(row: Row, snapshot: Snapshot) -> Line:
     return Line(row, price, dollars, percent, stop, target, trailing,
                 hours_to_expiration(row.expiration_date, snapshot.clock.timestamp),
                 position.qty if position else None, _agreement(row, position), plan_label(row, plan), upcoming)
+
+
+def _judged(row: Row, position, snapshot: Snapshot) -> tuple[Decimal | None, str]:
+    """The price the check judges the row at (``pmctl.core.pricing``), and why its price rules wait if they do;
+    with no position, the row's last recorded price."""
+    if position is None:
+        return row.current_price, ""
+    judged = pricing.judged(row, position, snapshot)
+    if isinstance(judged, TriggerPrice):
+        return judged.price, ""
+    price = position.current_price if position.current_price is not None else row.current_price
+    return price, f"no usable quote ({judged.problem})"
 
 
 def plan_label(row: Row, plan: ExitPlan) -> str:

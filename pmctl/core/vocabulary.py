@@ -161,6 +161,7 @@ class EventKind(StrEnum):
     PRICE_UPDATE = "price_update"
     EXIT_TRIGGERED = "exit_triggered"
     ORDER_SUBMITTED = "order_submitted"
+    ORDER_REPLACED = "order_replaced"  # a limit close re-priced (PATCH), or cancelled for a market order at a deadline
     ORDER_FAILED = "order_failed"
     ORDER_UNKNOWN = "order_unknown"
     CLOSED = "closed"

@@ -25,13 +25,14 @@ reached is read from the order itself, never from a count pmctl could lose.
 """
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from pmctl import occ
 from pmctl.core import ticks
-from pmctl.core.market import LIMIT, MARKET, MARKET_ZONE, Clock
+from pmctl.core.market import LIMIT, MARKET, MARKET_ZONE, Clock, Order
 from pmctl.core.numbers import money, num
 from pmctl.core.plan import Close, WalkClose
 from pmctl.core.policy import Market, Resolved
@@ -40,6 +41,7 @@ from pmctl.core.vocabulary import PriceSource
 
 _HUNDRED = Decimal(100)
 _STEP = re.compile(r"^-w(\d+)$")
+_SUFFIX = re.compile(r"-(w\d+|m)$")
 MARKET_SUFFIX = "-m"
 
 
@@ -93,6 +95,34 @@ def step_of(claim: str, client_order_id: str) -> int | None:
 def belongs_to(claim: str, client_order_id: str) -> bool:
     """Whether an order is the close of ``claim``: its first order, a step, or the market order of a deadline."""
     return step_of(claim, client_order_id) is not None or client_order_id == market_client_order_id(claim)
+
+
+def latest(claim: str, orders: Iterable[Order]) -> Order | None:
+    """The order that speaks for the close of ``claim`` now: of its orders (the first, each step, the market
+    order of a deadline), the newest one not replaced by another; None if the broker has none."""
+    chain = [order for order in orders if belongs_to(claim, order.client_order_id) and order.status != "replaced"]
+    return max(chain, key=lambda order: (order.submitted_at, _rank(claim, order.client_order_id)), default=None)
+
+
+def latest_by_claim(orders: Iterable[Order]) -> dict[str, Order]:
+    """``latest`` for every claim among ``orders`` at once, keyed by the claim: one pass over the open orders,
+    however many rows are closing."""
+    chains: dict[str, list[Order]] = {}
+    for order in orders:
+        chains.setdefault(claim_of(order.client_order_id), []).append(order)
+    found = {claim: latest(claim, chain) for claim, chain in chains.items()}
+    return {claim: order for claim, order in found.items() if order is not None}
+
+
+def claim_of(client_order_id: str) -> str:
+    """The claim an order's client order id belongs to: itself, less a step's ``-wN`` or a deadline's ``-m``."""
+    return _SUFFIX.sub("", client_order_id)
+
+
+def _rank(claim: str, client_order_id: str) -> int:
+    """Orders stamped in the same instant: the market order after every step, a later step after an earlier."""
+    step = step_of(claim, client_order_id)
+    return 10**6 if step is None else step
 
 
 def deadline(symbol: str, clock: Clock, profile: Resolved) -> tuple[datetime, str] | None:
