@@ -21,11 +21,11 @@ import psycopg
 from pmctl.broker import errors
 from pmctl.core import settle
 from pmctl.core.exits import ExitFill
-from pmctl.core.market import Order
+from pmctl.core.market import LIMIT, Order
 from pmctl.core.model import Row, Snapshot
 from pmctl.core.numbers import num
 from pmctl.core.plan import (Action, Adopt, Alert, AwaitPosition, ChangeQuantity, ClearBrackets, Close, Defer, Edit,
-                              FollowEntry, MarkClosed, Plan, Refresh, Reopen)
+                              FollowEntry, MarkClosed, Plan, Refresh, Reopen, WalkClose)
 from pmctl.core.vocabulary import EventKind, OutcomeStatus, Severity
 from pmctl.shell.ports import Broker
 from pmctl.store import events, exits, pending, positions
@@ -78,6 +78,8 @@ class Applier:
                 outcomes.append(Outcome(action, action.why, OutcomeStatus.DEFERRED))
             elif isinstance(action, Close):
                 outcomes.append(self._close(action))
+            elif isinstance(action, WalkClose):
+                outcomes.append(self._walk(action))
             elif isinstance(action, Edit):
                 outcomes.append(self._edit(action))
             elif isinstance(action, AwaitPosition):
@@ -184,14 +186,18 @@ class Applier:
         cancelled = [order for order in self.snapshot.open_orders if order.id in action.cancel_order_ids]
         with self.conn.transaction():
             if not positions.mark_closing(self.conn, self.account, row.id, row.status, request.client_order_id,
-                                          request.qty, action.reason, self.now):
+                                          request.qty, action.reason, self.now, action.trigger_price,
+                                          action.trigger_source):
                 return Outcome(action, "skipped: another run changed the row first", OutcomeStatus.CONFLICT)
             events.insert_events(self.conn, self.account, [Event(row.id, EventKind.EXIT_TRIGGERED, {
                 "symbol": action.symbol, "reason": action.reason, "why": action.why, "side": request.side,
-                "qty": request.qty, "client_order_id": request.client_order_id})], self.actor, self.now)
+                "qty": request.qty, "client_order_id": request.client_order_id, "order_type": request.order_type,
+                "limit_price": request.limit_price, "trigger_price": action.trigger_price,
+                "trigger_source": action.trigger_source})], self.actor, self.now)
         self._cancel(cancelled)
         try:
-            order = self.broker.submit_close(request)
+            order = (self.broker.submit_limit_close(request, request.limit_price) if request.order_type == LIMIT
+                     else self.broker.submit_close(request))
         except errors.OrderOutcomeUnknown as unknown:
             self._record(row, EventKind.ORDER_UNKNOWN, {"symbol": action.symbol, "client_order_id": request.client_order_id,
                                                 "via": action.route, "why": str(unknown)})
@@ -201,6 +207,44 @@ class Applier:
         except errors.BrokerRejected as rejected:
             return self._rejected(action, row, rejected)
         return self._submitted(action, row, order)
+
+    def _walk(self, action: WalkClose) -> Outcome:
+        """A limit close re-priced by PATCH under its step's client order id, or, past a deadline, cancelled and
+        sent at market under the claim's ``-m``. Each is sent once; a lost answer is found by its client order id
+        among the symbol's orders next cycle, and the row stays ``closing`` under its claim throughout."""
+        row = self.rows[action.row_id]
+        data = {"symbol": action.symbol, "order_id": action.order_id, "client_order_id": action.client_order_id,
+                "old_limit": action.old_limit, "new_limit": action.new_limit, "why": action.why}
+        try:
+            if action.to_market:
+                self._cancel([order for order in self.snapshot.open_orders if order.id == action.order_id])
+                order = self.broker.submit_close(action.request)
+            else:
+                order = self.broker.replace_close(action.order_id, action.new_limit, action.client_order_id)
+        except errors.OrderOutcomeUnknown as unknown:
+            self._record(row, EventKind.ORDER_UNKNOWN, {**data, "why": str(unknown)})
+            return Outcome(action, f"sent, no clear answer: the next cycle looks up {action.client_order_id}",
+                           OutcomeStatus.UNKNOWN)
+        except errors.BrokerRejected as rejected:
+            self._record(row, EventKind.ORDER_FAILED, {**data, "status": rejected.status, "code": rejected.code,
+                                                       "broker_message": rejected.broker_message})
+            over = "unable to replace order" in (rejected.broker_message or "")
+            return Outcome(action, f"refused: {rejected.broker_message or rejected}; the next cycle settles "
+                                   f"row {row.id} from its orders",
+                           OutcomeStatus.DEFERRED if over else OutcomeStatus.FAILED)
+        settled = settle.on_walked(row, order, self.snapshot.position(row.symbol))
+        with self.conn.transaction():
+            positions.record_order(self.conn, self.account, row.id, order.id)
+            written = [Event(row.id, EventKind.ORDER_REPLACED, {**data, "new_order_id": order.id,
+                                                                "status": order.status})]
+            if isinstance(settled, MarkClosed):
+                positions.mark_closed(self.conn, self.account, settled, self.now)
+                written.append(_closed_event(settled))
+            events.insert_events(self.conn, self.account, written, self.actor, self.now)
+            self._record_exits(_exits_of(settled))
+        if order.is_filled:
+            return Outcome(action, f"filled {num(order.filled_qty)} at {num(order.filled_avg_price)}: closed")
+        return Outcome(action, f"order {order.id} {order.status}; settled when it fills", OutcomeStatus.SENT)
 
     def _cancel(self, orders: list[Order]) -> None:
         for order in orders:
