@@ -199,6 +199,8 @@ def test_the_walks_client_order_ids_name_their_step_and_nothing_else_is_taken_fo
     assert walk.step_of(CLAIM, "pmctl-a-7-01") is None
     assert walk.step_of(CLAIM, f"{CLAIM}-m") is None
     assert walk.belongs_to(CLAIM, f"{CLAIM}-m") and not walk.belongs_to(CLAIM, "pmctl-a-7-1")
+    assert [walk.claim_of(cid) for cid in (CLAIM, f"{CLAIM}-w3", f"{CLAIM}-m", "pmctl-a-7-1")] == [
+        CLAIM, CLAIM, CLAIM, "pmctl-a-7-1"]
     with pytest.raises(ValueError):
         walk.step_client_order_id(CLAIM, 0)
 
