@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from pmctl.cli.values import typed
+from pmctl.errors import ConfigError, typed
 from pmctl.core.policy_values import MINUTES_LIMIT, SESSION_MINUTES
-from pmctl.errors import ConfigError
 from pmctl.secret import Secret
 from pmctl.alerts.model import AlertSettings
 from pmctl.alerts.services import parse_urls
@@ -45,7 +44,7 @@ SETTINGS = (
     "PMCTL_RECONCILE_GRACE_SECONDS", "PMCTL_ALERT_COOLDOWN_MINUTES", "PMCTL_OPERATOR",
     "PMCTL_SMTP_HOST", "PMCTL_SMTP_PORT", "PMCTL_SMTP_USER", "PMCTL_SMTP_PASSWORD",
     "PMCTL_ALERT_EMAIL_TO", "PMCTL_ALERT_EMAIL_FROM", "PMCTL_ALERT_WEBHOOK_URL", "PMCTL_ALERT_APPRISE_URLS",
-    "PMCTL_ALERT_TIMEOUT", "PMCTL_POLICY_FILE",
+    "PMCTL_ALERT_TIMEOUT", "PMCTL_POLICY_FILE", "PMCTL_EXECUTIONS_SOURCE", "PMCTL_LEDGER_LOOKBACK_HOURS",
 )
 #: Each configured account's settings, as ``PMCTL_<NAME>_<SUFFIX>``.
 ACCOUNT_SETTINGS = ("API_KEY", "SECRET_KEY", "BASE_URL", "DATA_URL", "PAPER", "ACCOUNT_NUMBER", "ADOPT", "STOCK_FEED",
@@ -54,6 +53,13 @@ ACCOUNT_SETTINGS = ("API_KEY", "SECRET_KEY", "BASE_URL", "DATA_URL", "PAPER", "A
 NOT_SETTINGS = ("PMCTL_TEST_DATABASE_URL",)
 
 _ACCOUNT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+#: A relation as PostgreSQL folds an unquoted name: ``name`` or ``schema.name``.
+_RELATION = re.compile(r"^[a-z_][a-z0-9_]{0,62}(\.[a-z_][a-z0-9_]{0,62})?$")
+#: Hours of the ledger a cycle reads back: a trade filled before a long weekend (Friday 15:59 to Tuesday's
+#: open is about 90 hours) with pmctl down meanwhile still finds its plan, while an execution whose position
+#: was closed before any row took it stops being read within days instead of every cycle forever.
+DEFAULT_LEDGER_LOOKBACK_HOURS = 96
+MAX_LEDGER_LOOKBACK_HOURS = 24 * 31
 #: Alpaca's market-data feeds pmctl may ask for: stocks (``iex`` free, ``sip`` with a subscription) and options
 #: (``indicative`` free, ``opra`` with a subscription).
 STOCK_FEEDS = ("iex", "sip")
@@ -101,6 +107,9 @@ class Settings:
     #: ``PMCTL_POLICY_FILE``; the policy holds only the variables' values until the CLI has read the file.
     policy_file: Path | None
     policy: "Policy"
+    #: The desk's execution ledger: ``PMCTL_EXECUTIONS_SOURCE`` (None: ``dispatch_executions`` where it exists).
+    executions_source: str | None = None
+    ledger_lookback_hours: int = DEFAULT_LEDGER_LOOKBACK_HOURS
 
     def account(self, name: str) -> AccountConfig:
         for account in self.accounts:
@@ -150,26 +159,27 @@ def load_settings(env: Mapping[str, str], default_home: Path) -> Settings:
         alerts=_alerts(reader),
         policy_file=Path(policy_file).expanduser() if policy_file else None,
         policy=_variables_policy(reader, rules),
+        executions_source=_relation(reader, "PMCTL_EXECUTIONS_SOURCE"),
+        ledger_lookback_hours=reader.integer("PMCTL_LEDGER_LOOKBACK_HOURS", minimum=1,
+                                             maximum=MAX_LEDGER_LOOKBACK_HOURS, default=DEFAULT_LEDGER_LOOKBACK_HOURS),
     )
+
+
+def _relation(reader: "_Reader", key: str) -> str | None:
+    """A table or view by the name PostgreSQL gives it unquoted: it is looked up, never spliced into SQL."""
+    value = reader.text(key)
+    if value is not None and not _RELATION.match(value):
+        raise ConfigError(f"{key}={typed(value)} is not a table or view name (lower case, optionally schema.name)")
+    return value
 
 
 def _variables_policy(reader: "_Reader", rules: RuleDefaults) -> "Policy":
     """The policy of the variables alone, which the policy file inherits: each named as its source, and only
     those set, so an unset one leaves the built-in value, and the built-in as its source, in force.
     Imported here, not at the top: ``pmctl --help`` reads no settings."""
-    from pmctl.core.policy import ExpiryStep, Policy, Sourced
+    from pmctl.core.exit_plan import POLICY_VARIABLES, policy_of
 
-    given = {
-        "stop_loss_percent": ("PMCTL_STOP_LOSS_PERCENT", rules.stop_loss_percent),
-        "take_profit_percent": ("PMCTL_TAKE_PROFIT_PERCENT", rules.take_profit_percent),
-        "trailing_stop_percent": ("PMCTL_TRAILING_STOP_PERCENT", rules.trailing_stop_percent),
-        "max_hold_minutes": ("PMCTL_MAX_HOLD_MINUTES", rules.max_hold_minutes),
-        "day_trade_close_minutes": ("PMCTL_DAY_TRADE_CLOSE_MINUTES", rules.day_trade_close_minutes),
-        "expiry": ("PMCTL_EXPIRATION_LEAD_DAYS", (ExpiryStep(rules.expiration_lead_days, None),)),
-    }
-    return Policy.parse({}, env_defaults={
-        key: Sourced(value, name) for key, (name, value) in given.items() if reader.text(name) is not None
-    })
+    return policy_of(rules, frozenset(name for name in POLICY_VARIABLES if reader.text(name) is not None))
 
 
 def _alerts(reader: "_Reader") -> AlertSettings:

@@ -43,3 +43,14 @@ class LockHeld(PmctlError):
 
 class AccountRefused(PmctlError):
     """The keys configured for an account belong to a broker account it may not act on."""
+
+
+SHOWN = 24
+"""The longest a value a message quotes may be, quotes included."""
+
+
+def typed(text: str) -> str:
+    """The value as typed, quoted, cut to a readable length after quoting: an escape such as ``\\U000107bb``
+    is ten characters for one typed, so cutting the text first could still give a line of hundreds."""
+    quoted = repr(text.strip())
+    return quoted if len(quoted) <= SHOWN else quoted[:SHOWN - 3] + "…" + quoted[-1]

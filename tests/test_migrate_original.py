@@ -22,7 +22,8 @@ PMCTL_TABLES = ("broker_accounts", "pmctl_schema_migrations", "position_exits", 
 PMCTL_CONSTRAINTS = {("active_positions", "chk_active_positions_tracked_as"),
                      ("active_positions", "chk_active_positions_plan_source")}
 PMCTL_NOT_NULL = {("active_positions", "active_positions_close_attempts_not_null"),
-                  ("active_positions", "active_positions_scale_out_done_not_null")}
+                  ("active_positions", "active_positions_scale_out_done_not_null"),
+                  ("active_positions", "active_positions_protect_seq_not_null")}
 PMCTL_INDEXES = {("active_positions", "uq_active_positions_open_symbol"),
                  ("active_positions", "idx_active_positions_account_status"),
                  ("position_events", "idx_position_events_account_created")}

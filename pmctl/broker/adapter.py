@@ -19,13 +19,13 @@ from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, PositionIntent, QueryOrderStatus, TimeInForce
 from alpaca.trading.requests import (
     ClosePositionRequest, GetCalendarRequest, GetOrdersRequest, LimitOrderRequest, MarketOrderRequest,
-    ReplaceOrderRequest,
 )
 from pydantic import ValidationError
 
 from pmctl.core.numbers import finite_decimal, num
 from pmctl.broker import errors
 from pmctl.broker.market_data import MarketData, batches
+from pmctl.broker.protective import ProtectiveOrders
 from pmctl.broker.transport import RetryPolicy, Retryable, configure, with_retries
 from pmctl.core.market import (
     MARKET_ZONE, AccountInfo, Clock, CloseRequest, Fill, NonTradeActivity, Order, Position, Session, as_utc,
@@ -36,12 +36,15 @@ from pmctl.config import AccountConfig
 T = TypeVar("T")
 ORDERS_PAGE = 500
 ACTIVITIES_PAGE = 100
+#: Stocks per latest-trades request. Alpaca documents no limit for stocks; this keeps the request's URL well
+#: under the 8 KB servers commonly accept (500 tickers of up to 6 letters and a comma, about 3.5 KB).
+STOCK_SYMBOLS_PER_REQUEST = 500
 OPTION_EVENTS = ("OPEXP", "OPEXC", "OPASN")
 #: Latest-quotes requests in flight at once for one account: below requests' pool of 10 connections per host.
 QUOTE_READERS = 4
 
 
-class AlpacaBroker:
+class AlpacaBroker(ProtectiveOrders):
     """The broker as seen by one configured account."""
 
     def __init__(self, account: AccountConfig, timeout: Decimal, policy: RetryPolicy = RetryPolicy(), sleep=None):
@@ -163,17 +166,6 @@ class AlpacaBroker:
                                   position_intent=PositionIntent(request.position_intent))
         return self._send(action, request.client_order_id, lambda: self._trading.submit_order(order))
 
-    def replace_close(self, order_id: str, limit_price: Decimal, client_order_id: str | None = None) -> Order:
-        """Re-price a working limit close (``PATCH /v2/orders/{order_id}``), once; the answer is the new order.
-
-        ``client_order_id`` names the replacement so that it can be found if the
-        answer is lost (``OrderOutcomeUnknown``); without it the broker makes one up.
-        """
-        action = f"replace order {order_id} with a limit of {num(limit_price)}"
-        change = ReplaceOrderRequest(limit_price=float(limit_price), client_order_id=client_order_id)
-        return self._send(action, client_order_id or order_id,
-                          lambda: self._trading.replace_order_by_id(order_id, change))
-
     def latest_quotes(self, stocks: Iterable[str], options: Iterable[str]) -> dict[str, Quote]:
         """The latest quote of each symbol from the market-data API, on the account's feeds: one request per
         100 symbols of each asset class, none for a class with no symbols, up to ``QUOTE_READERS`` at a time (a
@@ -195,6 +187,17 @@ class AlpacaBroker:
             for quotes in pool.map(read, reads):
                 found.update(quotes)
         return found
+
+    def latest_trades(self, symbols: tuple[str, ...]) -> dict[str, Decimal]:
+        """The last trade of each stock, from the market-data API on the account's stock feed: one request for
+        them all (per ``STOCK_SYMBOLS_PER_REQUEST``). A symbol Alpaca has no trade for is left out."""
+        prices: dict[str, Decimal] = {}
+        for start in range(0, len(symbols), STOCK_SYMBOLS_PER_REQUEST):
+            batch = list(symbols[start:start + STOCK_SYMBOLS_PER_REQUEST])
+            prices.update(self._repeatable(f"read the last trade of {_some(batch)}",
+                                           lambda batch=batch: self._data.stock_trades(batch)))
+        return prices
+
 
     def fills_since(self, after: datetime) -> list[Fill]:
         """FILL activities after a time, oldest first, read raw: alpaca-py 0.44 cannot parse them."""
@@ -218,6 +221,10 @@ class AlpacaBroker:
             if len(page) < ACTIVITIES_PAGE:
                 return items
             token = page[-1].get("id")
+
+    @staticmethod
+    def _position(raw) -> Position:
+        return _position(raw)
 
     def _send(self, action: str, client_order_id: str, call: Callable[[], T]) -> Order:
         """An order request, sent once: a refusal is its typed error, no clear answer ``OrderOutcomeUnknown``."""
@@ -324,7 +331,10 @@ def _order(raw) -> Order:
         submitted_at=as_utc(raw.submitted_at),
         filled_at=as_utc(raw.filled_at) if raw.filled_at else None,
         position_intent=raw.position_intent.value if raw.position_intent else None,
+        order_class=raw.order_class.value if raw.order_class else "simple",
         limit_price=_optional_decimal(raw.limit_price),
+        stop_price=_optional_decimal(raw.stop_price),
+        legs=tuple(_order(leg) for leg in raw.legs or ()),
     )
 
 

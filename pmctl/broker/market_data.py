@@ -1,4 +1,5 @@
-"""Alpaca's market-data API for one account: latest quotes of stocks and options, in batches, on its feeds.
+"""Alpaca's market-data API for one account: latest quotes of stocks and options, in batches, on its feeds, and
+the last trades of stocks (the underlyings whose levels a row watches).
 
 The data clients are made on first use: a cycle whose profiles all trigger on
 the last trade reads no market data. Their modules are imported with this one,
@@ -10,11 +11,12 @@ only builds requests and reads answers.
 """
 
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 
 from alpaca.data.enums import DataFeed, OptionsFeed
 from alpaca.data.historical.option import OptionHistoricalDataClient
 from alpaca.data.historical.stock import StockHistoricalDataClient
-from alpaca.data.requests import OptionLatestQuoteRequest, StockLatestQuoteRequest
+from alpaca.data.requests import OptionLatestQuoteRequest, StockLatestQuoteRequest, StockLatestTradeRequest
 
 from pmctl.broker.transport import configure
 from pmctl.config import AccountConfig
@@ -51,6 +53,11 @@ class MarketData:
     def option_quotes(self, symbols: list[str]) -> dict[str, Quote]:
         request = OptionLatestQuoteRequest(symbol_or_symbols=symbols, feed=OptionsFeed(self._account.option_feed))
         return _quotes(self._option_client().get_option_latest_quote(request))
+
+    def stock_trades(self, symbols: list[str]) -> dict[str, Decimal]:
+        request = StockLatestTradeRequest(symbol_or_symbols=symbols, feed=DataFeed(self._account.stock_feed))
+        return {symbol: finite_decimal(trade.price)
+                for symbol, trade in self._stock_client().get_stock_latest_trade(request).items()}
 
     def _stock_client(self):
         if self._stocks is None:

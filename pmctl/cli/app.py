@@ -9,9 +9,8 @@ from pmctl.cli import demo, edit, history, logs, migrate, plans, positions, reco
 from pmctl.cli.environment import Environment
 from pmctl.cli.group import PmctlGroup
 from pmctl.cli.sim import sim_app
-from pmctl.cli.values import typed
+from pmctl.errors import UsageError, typed
 from pmctl.config import operator_problem
-from pmctl.errors import UsageError
 
 app = typer.Typer(
     cls=PmctlGroup,

@@ -13,9 +13,12 @@ PRICE_HELP = "New price, or 'none' to remove it."
 FLAGS = {"stop_loss": "--stop-loss", "take_profit": "--take-profit", "trailing_stop_percent": "--trailing-stop-percent",
          "max_hold_minutes": "--max-hold-minutes", "underlying_stop": "--underlying-stop",
          "underlying_target": "--underlying-target", "strategy_type": "--strategy"}
-STRATEGY_HELP = ("The row's strategy (day_trade, swing_trade, conservative, or a profile of pmctl.toml); "
-                 "gives an unexpected short to the rules.")
-FORCE_HELP = "Set a stop even where the price is already through it (the next cycle closes the position)."
+UNDERLYING_STOP = typer.Option(None, "--underlying-stop", help="An option's stop on its underlying.")
+UNDERLYING_TARGET = typer.Option(None, "--underlying-target", help="An option's target on its underlying.")
+STRATEGY = typer.Option(None, "--strategy", help="The row's strategy (day_trade, swing_trade, conservative, or a "
+                                                   "profile of pmctl.toml); gives an unexpected short to the rules.")
+FORCE = typer.Option(False, "--force", help="Set a stop even where the price is already through it (the next "
+                                            "cycle closes the position).")
 
 
 def edit(
@@ -26,11 +29,10 @@ def edit(
     take_profit: str | None = typer.Option(None, "--take-profit", help=PRICE_HELP),
     trailing: str | None = typer.Option(None, "--trailing-stop-percent", help="Percent, or 'none'."),
     max_hold: str | None = typer.Option(None, "--max-hold-minutes", help="Minutes, or 'none'."),
-    underlying_stop: str | None = typer.Option(None, "--underlying-stop", help="An option's stop on its underlying."),
-    underlying_target: str | None = typer.Option(None, "--underlying-target",
-                                                 help="An option's target on its underlying."),
-    strategy: str | None = typer.Option(None, "--strategy", help=STRATEGY_HELP),
-    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+    underlying_stop: str | None = UNDERLYING_STOP,
+    underlying_target: str | None = UNDERLYING_TARGET,
+    strategy: str | None = STRATEGY,
+    force: bool = FORCE,
     dry_run: bool = typer.Option(False, "--dry-run", help="Show old -> new; write nothing. Exit 3 if it would change."),
 ) -> None:
     """Change a position's stop, target, trailing stop or hold limit; check applies them next cycle.

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import typer
 
-from pmctl.cli.values import typed
+from pmctl.errors import ConfigError, typed
 from pmctl.config import Settings, load_settings, operator_problem, unknown_variables
-from pmctl.errors import ConfigError
 
 
 @dataclass

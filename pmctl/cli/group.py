@@ -70,7 +70,7 @@ def exit_with(code: ExitCode) -> None:
 def _os_error(error: OSError) -> str:
     """A file pmctl was pointed at and cannot use (a metrics file where a file is in the way, a name too long):
     the path in full, unless it is longer than any path could be."""
-    from pmctl.cli.values import typed
+    from pmctl.errors import typed
 
     name = str(error.filename or "")
     where = f": {name!r}" if 0 < len(name) <= 255 else f": {typed(name)}" if name else ""

@@ -2,7 +2,7 @@
 
 import typer
 
-from pmctl.cli.edit import FLAGS, FORCE_HELP, PRICE_HELP, STRATEGY_HELP, plan_changes
+from pmctl.cli.edit import FLAGS, FORCE, PRICE_HELP, STRATEGY, UNDERLYING_STOP, UNDERLYING_TARGET, plan_changes
 from pmctl.cli.environment import environment
 from pmctl.cli.group import exit_with
 from pmctl.cli.positions import ACCOUNT, DRY_RUN, announce_live, run_request
@@ -15,16 +15,15 @@ def track(
     ctx: typer.Context,
     symbol: str = typer.Argument(..., help="The symbol the broker holds (the OCC contract for an option)."),
     account: str | None = ACCOUNT,
-    strategy: str | None = typer.Option(None, "--strategy", help=STRATEGY_HELP),
+    strategy: str | None = STRATEGY,
     stop: str | None = typer.Option(None, "--stop", help=PRICE_HELP),
     target: str | None = typer.Option(None, "--target", help=PRICE_HELP),
     trail: str | None = typer.Option(None, "--trail", help="Trailing stop, percent under the peak."),
     max_hold: str | None = typer.Option(None, "--max-hold", help="Minutes."),
-    underlying_stop: str | None = typer.Option(None, "--underlying-stop", help="An option's stop on its underlying."),
-    underlying_target: str | None = typer.Option(None, "--underlying-target",
-                                                 help="An option's target on its underlying."),
+    underlying_stop: str | None = UNDERLYING_STOP,
+    underlying_target: str | None = UNDERLYING_TARGET,
     wait_minutes: int = typer.Option(60, "--wait-minutes", min=1, max=10080, help=WAIT_HELP),
-    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+    force: bool = FORCE,
     dry_run: bool = DRY_RUN,
 ) -> None:
     """Give a position the exit plan it was opened with: for a row, a position held without one, or a fill to come.

@@ -13,8 +13,7 @@ import typer
 from pmctl.cli.environment import environment
 from pmctl.cli.group import exit_with
 from pmctl.cli.positions import ACCOUNT, DRY_RUN, WAIT, announce_live, run_request
-from pmctl.cli.values import typed
-from pmctl.errors import UsageError
+from pmctl.errors import UsageError, typed
 
 READING = "reading positions, orders and the fill history …"
 

@@ -8,20 +8,12 @@ NUMERIC(8, 4), minutes INTEGER.
 
 from decimal import Decimal, InvalidOperation
 
-from pmctl.errors import UsageError
+from pmctl.errors import UsageError, typed
 
 PLACES = 4
 AMOUNT_LIMIT = Decimal("99999999.9999")
 PERCENT_LIMIT = Decimal("9999.9999")
 MINUTES_LIMIT = 2**31 - 1
-SHOWN = 24
-
-
-def typed(text: str) -> str:
-    """The value as typed, quoted, cut to a readable length after quoting: an escape such as ``\\U000107bb``
-    is ten characters for one typed, so cutting the text first could still give a line of hundreds."""
-    quoted = repr(text.strip())
-    return quoted if len(quoted) <= SHOWN else quoted[:SHOWN - 3] + "…" + quoted[-1]
 
 
 def number(flag: str, text: str) -> Decimal:

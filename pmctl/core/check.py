@@ -1,9 +1,11 @@
 """One monitoring cycle's decision: sync, settle, then the exit rules for every open row."""
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
-from pmctl.core import closing, pricing, rules
+from pmctl.core import closing, pricing, protect, rules
+from pmctl.core.exit_plan import plan_in
 from pmctl.core.market import hours_to_expiration
 from pmctl.core.model import Row, Snapshot, too_recent
 from pmctl.core.vocabulary import AlertKind, PriceSource, QuoteProblem, Severity, Status
@@ -20,7 +22,7 @@ EXPIRY_ALERT_HOURS = 24
 def plan_check(snapshot: Snapshot) -> Plan:
     """The rules judge each row as sync leaves it (its quantity and entry following the broker's);
     a row sync closes, because its position was closed and opened again, is not judged at all."""
-    synced = plan_sync(snapshot)
+    synced = protect.attributed(plan_sync(snapshot), snapshot)
     actions: list[Action] = [*synced, *plan_settle(snapshot)]
     primary = primary_rows(snapshot.rows)
     closed = {action.row_id for action in synced if isinstance(action, MarkClosed)}
@@ -32,6 +34,7 @@ def plan_check(snapshot: Snapshot) -> Plan:
             actions.extend(_monitor(followed[row.id], snapshot))
         elif snapshot.position(row.symbol) is None and not row.close_client_order_id:
             actions.extend(_missing(row, snapshot))
+    actions.extend(protect.orphans(snapshot))
     return Plan(snapshot.account, tuple(actions))
 
 
@@ -48,7 +51,7 @@ def _monitor(row: Row, snapshot: Snapshot) -> list[Action]:
     price = judged.price if usable else position.current_price
     if price is None:
         return []
-    evaluation = rules.evaluate(row, price, snapshot.clock, snapshot.sessions, snapshot.plan(row),
+    evaluation = rules.evaluate(row, price, snapshot.clock, snapshot.sessions, plan_in(snapshot, row),
                                 snapshot.underlying_price(row),
                                 waits="" if usable else f"no usable quote ({judged.problem}: {judged.detail})")
     dollars, percent = pnl(row, price)
@@ -60,20 +63,30 @@ def _monitor(row: Row, snapshot: Snapshot) -> list[Action]:
     ]
     if not usable and judged.problem != QuoteProblem.NO_LAST:
         actions.append(unusable_alert(row.id, row.symbol, judged))
-    actions.extend(_missing_brackets(row, snapshot))
+    if not protect.protects(row, snapshot):
+        actions.extend(_missing_brackets(row, snapshot))
     actions.extend(_expiring(row, snapshot))
+    trailed = (replace(row, peak_price=evaluation.peak_price, trailing_stop_price=evaluation.trailing_stop_price)
+               if usable else row)
     if row.quarantined:
-        return [*actions, unexpected_short_alert(row.id, position)]
+        return [*actions, *protect.plan_row(trailed, snapshot), unexpected_short_alert(row.id, position)]
     trigger = judged if usable else None
+    close = None
     if evaluation.first is not None:
-        actions.append(_close(row, evaluation.first, snapshot, trigger=trigger))
+        close = _close(row, evaluation.first, snapshot, trigger=trigger)
     elif evaluation.scale_out is not None:
-        actions.append(_close(row, evaluation.scale_out.exit, snapshot, evaluation.scale_out.quantity, trigger))
-    return actions
+        close = _close(row, evaluation.scale_out.exit, snapshot, evaluation.scale_out.quantity, trigger)
+    if isinstance(close, Close):
+        return [*actions, protect.with_rearm(close, trailed, snapshot)]
+    return [*actions, *protect.plan_row(trailed, snapshot), *([close] if close else [])]
 
 
 def _missing(row: Row, snapshot: Snapshot) -> list[Action]:
-    """A row the broker no longer holds: check sends nothing for it, but the desk hears of it."""
+    """A row the broker no longer holds: closed at its resting protective order's fill where that is what took
+    it; otherwise check sends nothing for it, but the desk hears of it."""
+    stopped = protect.filled_protection(row, snapshot)
+    if stopped is not None:
+        return [stopped]
     if too_recent(row, snapshot.clock.timestamp, timedelta(seconds=snapshot.grace_seconds)):
         return []
     return [Alert(row.id, row.symbol, AlertKind.PHANTOM_FOUND, Severity.WARNING,

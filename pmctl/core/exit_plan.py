@@ -10,11 +10,12 @@ for an option). The source travels with each level, so a fired rule says
 342.10 from execution 6f0e3a1c".
 """
 
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
 from pmctl.config import RuleDefaults
-from pmctl.core.model import Row
+from pmctl.core.model import Row, Snapshot
 from pmctl.core.numbers import num, stored
 from pmctl.core.policy import ExpiryStep, Policy, Resolved, Sourced
 from pmctl.core.policy_values import OPTION, STOCK
@@ -59,6 +60,15 @@ def strategy_of(row: Row) -> str:
 
 def instrument_of(row: Row) -> str:
     return OPTION if row.is_option else STOCK
+
+
+def plan_in(snapshot: Snapshot, row: Row) -> ExitPlan:
+    """The plan of a row in a snapshot: under the policy read with it, or the ``PMCTL_*`` defaults alone."""
+    return plan_for(row, policy_in(snapshot))
+
+
+def policy_in(snapshot: Snapshot) -> Policy:
+    return snapshot.policy if snapshot.policy is not None else policy_of(snapshot.rules)
 
 
 def plan_for(row: Row, policy: Policy) -> ExitPlan:
@@ -114,8 +124,15 @@ def away(base: Decimal, percent: Decimal, against: bool, short: bool) -> Decimal
     return base - distance if below else base + distance
 
 
-def policy_of(rules: RuleDefaults) -> Policy:
-    """The policy of the ``PMCTL_*`` defaults alone, for a snapshot read without a policy file."""
+#: The settings that are the policy's top-level defaults, each standing for one policy key.
+POLICY_VARIABLES = ("PMCTL_STOP_LOSS_PERCENT", "PMCTL_TAKE_PROFIT_PERCENT", "PMCTL_TRAILING_STOP_PERCENT",
+                    "PMCTL_MAX_HOLD_MINUTES", "PMCTL_DAY_TRADE_CLOSE_MINUTES", "PMCTL_EXPIRATION_LEAD_DAYS")
+
+
+@functools.cache
+def policy_of(rules: RuleDefaults, given_names: frozenset[str] | None = None) -> Policy:
+    """The policy of the ``PMCTL_*`` defaults alone, each named as its source; ``given_names``: only those the
+    environment set (the others keep the built-in value and source), None: every value ``rules`` holds."""
     given = {
         "stop_loss_percent": ("PMCTL_STOP_LOSS_PERCENT", rules.stop_loss_percent),
         "take_profit_percent": ("PMCTL_TAKE_PROFIT_PERCENT", rules.take_profit_percent),
@@ -124,8 +141,9 @@ def policy_of(rules: RuleDefaults) -> Policy:
         "day_trade_close_minutes": ("PMCTL_DAY_TRADE_CLOSE_MINUTES", rules.day_trade_close_minutes),
         "expiry": ("PMCTL_EXPIRATION_LEAD_DAYS", (ExpiryStep(rules.expiration_lead_days, None),)),
     }
-    return Policy.parse({}, env_defaults={key: Sourced(value, name) for key, (name, value) in given.items()
-                                          if value is not None})
+    return Policy.parse({}, env_defaults={
+        key: Sourced(value, name) for key, (name, value) in given.items()
+        if value is not None and (given_names is None or name in given_names)})
 
 
 def _own_source(row: Row) -> str:

@@ -1,6 +1,7 @@
 """``pmctl plan ID``: every exit rule of one row as the cycle judges it now, in words an operator reads."""
 
 from pmctl.core import pricing, rules
+from pmctl.core.exit_plan import plan_in
 from pmctl.core.quotes import TriggerPrice
 from pmctl.core.vocabulary import PriceSource
 from pmctl.core.model import Snapshot
@@ -12,7 +13,7 @@ def explain(snapshot: Snapshot, row_id: int) -> list[str]:
     row = next((row for row in snapshot.rows if row.id == row_id), None)
     if row is None:
         raise UsageError(f"row {row_id} is not open or closing")
-    plan = snapshot.plan(row)
+    plan = plan_in(snapshot, row)
     position = snapshot.position(row.symbol)
     price, said, waits = _price(row, position, snapshot)
     head = [

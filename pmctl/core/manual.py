@@ -12,6 +12,7 @@ import re
 from decimal import Decimal
 
 from pmctl import occ
+from pmctl.core import protect
 from pmctl.core.closing import close_action
 from pmctl.core.numbers import num
 from pmctl.core.model import Row, Snapshot
@@ -101,8 +102,8 @@ def plan_forced_close(snapshot: Snapshot, row: Row, qty: Decimal | None, reason:
     why = f"operator: {reason}" if reason else "operator's forced close"
     if not snapshot.clock.is_open:
         return Plan(snapshot.account, (Defer(row.id, row.symbol, reason or Reason.FORCED_CLOSE, "deferred: market closed"),))
-    return Plan(snapshot.account, (*_followed(row, position, snapshot),
-                                   close_action(row, reason or Reason.FORCED_CLOSE, qty, why, snapshot)))
+    close = close_action(row, reason or Reason.FORCED_CLOSE, qty, why, snapshot)
+    return Plan(snapshot.account, (*_followed(row, position, snapshot), protect.with_rearm(close, row, snapshot)))
 
 
 def _followed(row: Row, position, snapshot: Snapshot) -> list[ChangeQuantity]:

@@ -118,11 +118,21 @@ class Order:
     submitted_at: datetime
     filled_at: datetime | None
     position_intent: str | None
+    #: ``simple``, or the group the order belongs to (``bracket``, ``oco``, ``oto``); its prices where it has them.
+    order_class: str = "simple"
     limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    #: An oco's stop leg under its take-profit, where the broker's answer nests it (an order's own answer does).
+    legs: tuple["Order", ...] = ()
 
     @property
     def is_filled(self) -> bool:
         return self.status == "filled"
+
+    @property
+    def remaining(self) -> Decimal:
+        """What the order still holds of the position: its quantity less what it already filled."""
+        return self.qty - self.filled_qty
 
 
 @dataclass(frozen=True)
@@ -179,3 +189,30 @@ class CloseRequest:
     @property
     def by_position(self) -> bool:
         return self.position_intent is None
+
+
+@dataclass(frozen=True)
+class ProtectiveOrder:
+    """A resting GTC order that enforces a row's stop at the broker while no pmctl process runs.
+
+    A ``stop`` (``limit_price`` None) or ``stop_limit`` on the side that
+    reduces the position, or, with ``target_price``, a stock's ``oco``: a
+    take-profit limit with the stop as its leg. An option's carries its
+    ``…_to_close`` intent, which the broker refuses once the contract is gone.
+    Built only by ``pmctl.core.protect``.
+    """
+
+    symbol: str
+    side: str
+    qty: Decimal
+    stop_price: Decimal
+    limit_price: Decimal | None
+    target_price: Decimal | None
+    client_order_id: str
+    position_intent: str | None
+
+    @property
+    def kind(self) -> str:
+        if self.target_price is not None:
+            return "oco"
+        return "stop" if self.limit_price is None else "stop_limit"

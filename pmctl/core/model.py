@@ -1,7 +1,6 @@
 """What the core decides on: a row of ``active_positions`` and a snapshot of one account."""
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import date, datetime, timedelta
@@ -11,9 +10,9 @@ from uuid import UUID
 from pmctl.core.market import Clock, Fill, NonTradeActivity, Order, Position, Session
 from pmctl.config import RuleDefaults
 from pmctl.core.policy import Policy
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pmctl.core.exit_plan import ExitPlan
     from pmctl.core.quotes import Quote
 from pmctl.core.vocabulary import Side, Status, Tracking
 
@@ -68,6 +67,7 @@ class Row:
     close_trigger_source: str | None = None
     price_source: str | None = None
     price_at: datetime | None = None
+    protect_seq: int = 0
 
     @property
     def is_short(self) -> bool:
@@ -108,8 +108,11 @@ class Snapshot:
     positions not yet held, ``underlying_prices`` the last trade of every
     underlying whose level a row watches. ``recorded_exits`` holds, read with
     the fills, the order ids each row's exits ledger already has: their fills
-    are never taken for another exit. ``quotes``: the latest quote of every
-    held symbol whose profile prices it from the quote (``pmctl.core.pricing``).
+    are never taken for another exit. ``protect_orders`` holds what the broker
+    says of each protective order a row names that is no longer open (looked up
+    by id; None: unknown to the broker): filled, the row settles at its fill.
+    ``quotes``: the latest quote of every held symbol whose profile prices it
+    from the quote (``pmctl.core.pricing``).
     """
 
     account: str
@@ -131,6 +134,7 @@ class Snapshot:
     underlying_prices: Mapping[str, Decimal] = field(default_factory=dict)
     recorded_exits: Mapping[int, frozenset[str]] = field(default_factory=dict)
     quotes: Mapping[str, "Quote"] = field(default_factory=dict)
+    protect_orders: Mapping[str, Order | None] = field(default_factory=dict)
 
     @property
     def market_date(self):
@@ -143,18 +147,6 @@ class Snapshot:
 
     def position(self, symbol: str) -> Position | None:
         return self._positions_by_symbol.get(symbol)
-
-    @cached_property
-    def exit_policy(self) -> Policy:
-        """The policy read with the snapshot, or (a snapshot built without one) the ``PMCTL_*`` defaults alone."""
-        from pmctl.core.exit_plan import policy_of
-
-        return self.policy if self.policy is not None else policy_of(self.rules)
-
-    def plan(self, row: Row) -> "ExitPlan":
-        from pmctl.core.exit_plan import plan_for
-
-        return plan_for(row, self.exit_policy)
 
     def underlying_price(self, row: Row) -> Decimal | None:
         return self.underlying_prices.get(row.ticker) if row.is_option else None

@@ -37,6 +37,9 @@ def _from_outcome(account: str, outcome) -> list[Notice]:
         return [Notice(kind, account, severity, text, action.symbol, action.row_id)]
     if isinstance(action, Alert) and AlertKind(action.kind).delivered:
         return [Notice(action.kind, account, action.severity, action.why, action.symbol, action.row_id)]
+    if isinstance(action, MarkClosed) and action.closed_by is not None:
+        return [Notice(AlertKind.EXIT_TRIGGERED, account, Severity.WARNING, f"{action.reason} at the broker: {action.why}",
+                       action.symbol, action.row_id)]
     if isinstance(action, MarkClosed) and action.reason in (Reason.CLOSED_AT_BROKER, Reason.PHANTOM):
         return [Notice(AlertKind.PHANTOM_FOUND, account, Severity.WARNING, action.why, action.symbol, action.row_id)]
     return []

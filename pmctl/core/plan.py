@@ -7,9 +7,10 @@ Nothing here performs anything.
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
+from uuid import UUID
 
 from pmctl.core.exits import ExitFill
-from pmctl.core.market import MARKET, CloseRequest
+from pmctl.core.market import MARKET, CloseRequest, ProtectiveOrder
 from pmctl.core.numbers import num
 
 
@@ -24,6 +25,10 @@ class Close:
     ``trigger_source`` are the price the rule fired on and where it came from
     (``bid``, ``mid``, ``last`` …), kept so slippage can be measured against
     the fill.
+    ``rearm``: the protection to rest again at the broker if the close is refused
+    while the position is still held (the close cancels it first: it holds the
+    quantity); ``rest``: the protection for what a partial close leaves, rested
+    once the close is sent.
     """
 
     row_id: int
@@ -39,6 +44,8 @@ class Close:
     limit_price: Decimal | None = None
     trigger_price: Decimal | None = None
     trigger_source: str | None = None
+    rearm: "Arm | None" = None
+    rest: "Arm | None" = None
 
     @property
     def request(self) -> CloseRequest:
@@ -66,7 +73,9 @@ class WalkClose:
     a replacement whose answer was lost is found again by it. ``new_limit``
     None: a deadline has passed, the limit is cancelled and the rest goes as a
     market order: ``request``, as the close guard built it for what the limit
-    leaves (``client_order_id`` is then the claim's ``-m``).
+    leaves (``client_order_id`` is then the claim's ``-m``), and ``rearm``, the
+    protection to rest again if the broker refuses that market order (a
+    protected row's first close had cancelled it).
     """
 
     row_id: int
@@ -77,6 +86,7 @@ class WalkClose:
     new_limit: Decimal | None
     why: str
     request: CloseRequest | None = None
+    rearm: "Arm | None" = None
 
     @property
     def to_market(self) -> bool:
@@ -97,7 +107,8 @@ class Defer:
 class MarkClosed:
     """Close a row in the database: its position is gone at the broker.
 
-    ``exits``: the fills that took it (the exits ledger's lines, written with the close).
+    ``exits``: the fills that took it (the exits ledger's lines, written with the close). ``closed_by``:
+    ``broker`` where a resting protective order closed it (recorded in the ``closed`` event).
     """
 
     row_id: int
@@ -109,6 +120,7 @@ class MarkClosed:
     why: str
     evidence: dict = field(default_factory=dict)
     exits: tuple[ExitFill, ...] = ()
+    closed_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +168,39 @@ class Adopt:
     underlying_stop: Decimal | None = None
     underlying_target: Decimal | None = None
     pending_plan_id: int | None = None
+    execution_uuid: UUID | None = None
+    stop_order_id: str | None = None
+    target_order_id: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TakePlan:
+    """Give a tracked row the plan of its trade, found in the desk's execution ledger (``pmctl.core.ledger``).
+
+    The values are the row's afterwards. ``was_plan_source`` and ``was_execution_uuid`` are the row's as read: a
+    row another writer changed meanwhile (an operator's edit) is left as that writer left it.
+    """
+
+    row_id: int
+    symbol: str
+    execution_uuid: UUID
+    strategy_type: str
+    stop_loss: Decimal | None
+    take_profit: Decimal | None
+    underlying_stop: Decimal | None
+    underlying_target: Decimal | None
+    trailing_stop_percent: Decimal | None
+    max_hold_minutes: int | None
+    stop_order_id: str | None
+    target_order_id: str | None
+    entry_time: datetime
+    tracked_as: str | None
+    plan_source: str | None
+    was_plan_source: str | None
+    was_execution_uuid: UUID | None
+    why: str
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -283,11 +328,82 @@ class ClearBrackets:
     order_ids: tuple[str, ...]
 
 
-Action = (Close | WalkClose | Defer | MarkClosed | Reopen | Adopt | ChangeQuantity | FollowEntry | Refresh | Alert
-          | ClearBrackets | Edit | AwaitPosition)
+@dataclass(frozen=True)
+class Arm:
+    """Rest a protective order at the broker for a row (``pmctl.core.protect``).
+
+    ``seq`` is the row's protection counter the order's client order id is
+    claimed under (``order.client_order_id``); the counter is committed before the
+    order is sent, so a resend after a crash or a lost answer never reuses it, and
+    the order is found again by that id. ``reason``: the exit the order enforces
+    (``stop_loss``, ``trailing_stop``), the close reason should the broker fill it.
+    ``verify``: read the position back once the order rests and cancel it if the
+    position is gone (a stock's stop is not refused when nothing is held: it would
+    open a short once elected).
+    """
+
+    row_id: int
+    symbol: str
+    order: ProtectiveOrder
+    seq: int
+    reason: str
+    why: str
+    verify: bool = False
+
+
+@dataclass(frozen=True)
+class Rearm:
+    """Move a resting protective order by replacing it (``PATCH /v2/orders/{order_id}``): its quantity, its stop
+    (and stop-limit) price, or an oco's take-profit (``leg`` ``target``). None: unchanged. The replacement is
+    named ``client_order_id``, claimed under ``seq`` as an ``Arm`` is."""
+
+    row_id: int
+    symbol: str
+    order_id: str
+    leg: str
+    client_order_id: str
+    seq: int
+    qty: Decimal | None
+    stop_price: Decimal | None
+    limit_price: Decimal | None
+    why: str
+
+
+@dataclass(frozen=True)
+class Disarm:
+    """Cancel a protective order of pmctl's and confirm the cancel (an oco: its take-profit, which takes the leg
+    with it; ``order_ids`` are every order of the group, each confirmed). ``row_id`` None: an orphan whose row is
+    gone. The row forgets the ids once the cancel is confirmed."""
+
+    row_id: int | None
+    symbol: str
+    order_id: str
+    client_order_id: str
+    why: str
+    order_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RecordProtection:
+    """A protective order of pmctl's rests at the broker but the row does not name it (a crash or a lost answer
+    after it was sent): the row records its ids, and nothing is sent."""
+
+    row_id: int
+    symbol: str
+    stop_order_id: str | None
+    target_order_id: str | None
+    why: str
+
+
+#: What protects a row at the broker; applied by ``pmctl.shell.protecting``.
+PROTECTIONS = (Arm, Rearm, Disarm, RecordProtection)
+
+Action = (Close | WalkClose | Defer | MarkClosed | Reopen | Adopt | TakePlan | ChangeQuantity | FollowEntry | Refresh
+          | Alert | ClearBrackets | Edit | AwaitPosition | Arm | Rearm | Disarm | RecordProtection)
 
 #: Actions that change a position's state or send an order; a dry-run holding one exits 3.
-CHANGES = (Close, WalkClose, MarkClosed, Reopen, Adopt, ChangeQuantity, FollowEntry, Edit, AwaitPosition)
+CHANGES = (Close, WalkClose, MarkClosed, Reopen, Adopt, TakePlan, ChangeQuantity, FollowEntry, Edit, AwaitPosition,
+           *PROTECTIONS)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ step each make one call.
 
 from collections.abc import Iterable
 from dataclasses import replace
+from decimal import Decimal
 
-from pmctl.core import closing, walk
-from pmctl.core.exit_plan import instrument_of, strategy_of
+from pmctl.core import closing, protect, walk
+from pmctl.core.exit_plan import instrument_of, policy_in, strategy_of
 from pmctl.core.market import LIMIT, Order, Position
 from pmctl.core.model import Row, Snapshot
 from pmctl.core.plan import Action, Close
@@ -40,7 +41,7 @@ def quoted_symbols(rows: Iterable[Row], held: Iterable[Position], policy: Policy
 def judged(row: Row, position: Position, snapshot: Snapshot) -> TriggerPrice | Unusable:
     """The price the rules judge this row at this cycle, or why there is none."""
     last = LastTrade(position.current_price) if position.current_price is not None else None
-    return trigger_price(snapshot.quotes.get(row.symbol), last, row.is_short, _profile(row, snapshot.exit_policy),
+    return trigger_price(snapshot.quotes.get(row.symbol), last, row.is_short, _profile(row, policy_in(snapshot)),
                          snapshot.clock.timestamp)
 
 
@@ -49,7 +50,7 @@ def priced_close(row: Row, close: Close, trigger: TriggerPrice | None, snapshot:
     position = snapshot.position(row.symbol)
     last = LastTrade(position.current_price) if position is not None and position.current_price is not None else None
     return walk.priced(close, snapshot.quotes.get(row.symbol), trigger, last, snapshot.clock,
-                       _profile(row, snapshot.exit_policy), snapshot.exit_policy.market)
+                       _profile(row, policy_in(snapshot)), policy_in(snapshot).market)
 
 
 def resent(row: Row, close: Close, snapshot: Snapshot) -> Close:
@@ -72,17 +73,17 @@ def walked(row: Row, order: Order, snapshot: Snapshot) -> list[Action]:
         return []
     working = walk.WorkingClose(row.id, row.symbol, order.side, order.id, claim, order.client_order_id,
                                 order.limit_price, row.close_trigger_price)
-    profile = _profile(row, snapshot.exit_policy)
+    profile = _profile(row, policy_in(snapshot))
     if order.status == "canceled":
         late = walk.past_deadline(row.symbol, snapshot.clock, profile)
         if late is None or not snapshot.clock.is_open:
             return []
         return _to_market(row, order, walk.walk_step(working, None, snapshot.clock, profile,
-                                                     snapshot.exit_policy.market), snapshot)
+                                                     policy_in(snapshot).market), snapshot)
     if order.status in ("replaced", "pending_replace", "pending_cancel"):
         return []
     step = walk.walk_step(working, _usable(row, snapshot.quotes.get(row.symbol), profile, snapshot), snapshot.clock,
-                          profile, snapshot.exit_policy.market)
+                          profile, policy_in(snapshot).market)
     if step is None:
         return []
     return _to_market(row, order, step, snapshot) if step.to_market else [step]
@@ -100,7 +101,8 @@ def _to_market(row: Row, order: Order, step, snapshot: Snapshot) -> list[Action]
                                         step.client_order_id)
     except closing.CloseRefused:
         return []
-    return [replace(step, request=request)]
+    released = remaining if order.status != "canceled" else Decimal(0)
+    return [replace(step, request=request, rearm=protect.again(row, snapshot, released))]
 
 
 def _usable(row: Row, quote: Quote | None, profile: Resolved, snapshot: Snapshot) -> Quote | None:

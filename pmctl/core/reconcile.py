@@ -13,15 +13,15 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from pmctl.core.market import Fill, NonTradeActivity, market_date
-from pmctl.core import exits
+from pmctl.core import exits, protect
 from pmctl.core.closing import close_action
 from pmctl.core.fills import weighted
 from pmctl.core.numbers import num
 from pmctl.core.model import Row, Snapshot, too_recent
 from pmctl.core.vocabulary import OPTION_EVENT_REASONS, FindingKind, Reason, Status, Tracking
-from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity, FollowEntry, MarkClosed, Plan, Reopen
+from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity, FollowEntry, MarkClosed, Plan, Reopen, TakePlan
 from pmctl.core.settle import WORKING, settle_row
-from pmctl.core.sync import adoption, follow, is_unexpected_short, plan_sync, primary_rows, sold_at_broker
+from pmctl.core.sync import adoption_of, follow, plan_sync, primary_rows, sold_at_broker
 from pmctl.errors import UsageError
 
 
@@ -44,10 +44,12 @@ def evidence_since(snapshot: Snapshot) -> datetime | None:
 
 def plan_reconcile(snapshot: Snapshot, cover_shorts: bool) -> Plan:
     """Every difference as a finding (``Plan.findings``), each with the action that settles it, or none."""
-    findings = [*_broker_side(snapshot), *_duplicates(snapshot)]
+    findings = [*_broker_side(snapshot), *_duplicates(snapshot), *_protections(snapshot)]
     primary = primary_rows(snapshot.rows)
     grace = timedelta(seconds=snapshot.grace_seconds)
     reopened = {f.row_id for f in findings if f.kind == FindingKind.REOPENED}
+    released = {f.row_id for f in findings
+                if isinstance(f.action, TakePlan) and f.action.tracked_as != Tracking.QUARANTINE}
     for row in primary.values():
         position = snapshot.position(row.symbol)
         if row.id in reopened:
@@ -56,7 +58,7 @@ def plan_reconcile(snapshot: Snapshot, cover_shorts: bool) -> Plan:
             findings.append(_gone_row(row, snapshot, grace))
         elif row.status == Status.CLOSING:
             findings.extend(_stuck(row, snapshot))
-        elif row.quarantined:
+        elif row.quarantined and row.id not in released:
             findings.append(_unexpected_short(row, snapshot, cover_shorts))
     findings.extend(_held_after_closing(findings, snapshot))
     return Plan(snapshot.account, tuple(f.action for f in findings if f.action is not None), tuple(findings))
@@ -123,7 +125,7 @@ def _held_after_closing(findings: list[Finding], snapshot: Snapshot) -> list[Fin
     for position in snapshot.positions:
         rows = [row for row in snapshot.rows if row.symbol == position.symbol]
         if rows and all(row.id in closed for row in rows) and snapshot.adopt and position.symbol not in already:
-            action = adoption(position, snapshot, Tracking.QUARANTINE if is_unexpected_short(position) else Tracking.ADOPTED)
+            action = adoption_of(position, snapshot)
             adopted.append(Finding(FindingKind.UNTRACKED, None, position.symbol,
                                    f"still held after row(s) {', '.join(str(r.id) for r in rows)} closed", action))
     return adopted
@@ -140,6 +142,8 @@ def _broker_side(snapshot: Snapshot) -> list[Finding]:
             findings.append(Finding(FindingKind.QUANTITY_DRIFT, action.row_id, action.symbol, action.why, action))
         elif isinstance(action, FollowEntry):
             findings.append(Finding(FindingKind.ENTRY_DRIFT, action.row_id, action.symbol, action.why, action))
+        elif isinstance(action, TakePlan):
+            findings.append(Finding(FindingKind.PLAN_TAKEN, action.row_id, action.symbol, action.why, action))
         elif isinstance(action, MarkClosed):
             findings.append(Finding(FindingKind.REOPENED, action.row_id, action.symbol, action.why, action))
         elif isinstance(action, Alert):
@@ -159,6 +163,15 @@ def _duplicates(snapshot: Snapshot) -> list[Finding]:
     return findings
 
 
+def _protections(snapshot: Snapshot) -> list[Finding]:
+    """pmctl's protective orders whose row or position is gone (cancelled), and each protected row's: a second
+    one cancelled, a missing one and an order pmctl did not place reported."""
+    found = [Finding(FindingKind.PROTECTION_ORPHAN, d.row_id, d.symbol, d.why, d) for d in protect.orphans(snapshot)]
+    for row in primary_rows(snapshot.rows).values():
+        found += [Finding(kind, row.id, row.symbol, detail, action) for kind, detail, action in protect.audit(row, snapshot)]
+    return found
+
+
 def _gone(snapshot: Snapshot) -> list[Row]:
     grace = timedelta(seconds=snapshot.grace_seconds)
     held = {position.symbol for position in snapshot.positions}
@@ -172,6 +185,9 @@ def _gone_row(row: Row, snapshot: Snapshot, grace: timedelta) -> Finding:
         return Finding(FindingKind.TOO_RECENT, row.id, row.symbol,
                        f"row {row.id} is younger than {int(grace.total_seconds())} s: the broker may not show it yet",
                        None)
+    stopped = protect.filled_protection(row, snapshot)
+    if stopped is not None:
+        return Finding(FindingKind.PROTECTION_FILLED, row.id, row.symbol, stopped.why, stopped)
     order = _close_order(row, snapshot)
     if order is not None and order.status in WORKING:
         return Finding(FindingKind.CLOSING, row.id, row.symbol, f"close order {order.client_order_id} is still working", None)

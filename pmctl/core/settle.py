@@ -12,7 +12,7 @@ DELETE for more than is still held, or for a position already gone).
 """
 
 from pmctl.core.market import Order, Position
-from pmctl.core import closing, exits, pricing, walk
+from pmctl.core import closing, exits, pricing, protect, walk
 from pmctl.core.exits import ExitFill
 from pmctl.core.numbers import num
 from pmctl.core.model import Row, Snapshot
@@ -81,7 +81,12 @@ def _ended_unfilled(row: Row, order: Order) -> list[Action]:
 
 
 def _never_received(row: Row, snapshot: Snapshot) -> list[Action]:
+    """Sent again under the same claim, cancelling first what of pmctl's still holds the quantity (a protective
+    order a crash left resting). Gone meanwhile by the row's own resting order: closed at its fill."""
     position = snapshot.position(row.symbol)
+    stopped = protect.filled_protection(row, snapshot)
+    if stopped is not None:
+        return [stopped]
     if position is None:
         return [
             Alert(row.id, row.symbol, AlertKind.NEEDS_RECONCILE, Severity.WARNING,
@@ -91,16 +96,19 @@ def _never_received(row: Row, snapshot: Snapshot) -> list[Action]:
     if not snapshot.clock.is_open:
         return [Defer(row.id, row.symbol, row.close_reason or Reason.FORCED_CLOSE, "deferred: market closed")]
     qty = min(row.close_quantity or row.quantity, abs(position.qty))
+    cancel = closing.own_orders(position, snapshot.open_orders, (row.stop_order_id, row.target_order_id))
     try:
-        request = closing.close_request(position, row.symbol, qty, position.qty_available, row.close_client_order_id)
+        request = closing.close_request(position, row.symbol, qty, closing.closable(position, cancel),
+                                        row.close_client_order_id)
     except closing.CloseRefused as refused:
         return [Alert(row.id, row.symbol, AlertKind.ORDER_FAILED, Severity.ERROR,
                       f"cannot resend the close of row {row.id}: {refused}")]
     never = (f"no {row.symbol} order since the claim at {row.close_submitted_at:%H:%M:%S} UTC"
              if request.by_position and row.close_submitted_at else f"order {row.close_client_order_id}")
     resend = Close(row.id, request.symbol, request.side, request.qty, row.close_reason or Reason.FORCED_CLOSE,
-                   request.client_order_id, request.position_intent, (), f"resend: {never} reached the broker")
-    return [pricing.resent(row, resend, snapshot)]
+                   request.client_order_id, request.position_intent, tuple(order.id for order in cancel),
+                   f"resend: {never} reached the broker")
+    return [protect.with_rearm(pricing.resent(row, resend, snapshot), row, snapshot)]
 
 
 def _sold(row: Row, order: Order) -> tuple[ExitFill, ...]:

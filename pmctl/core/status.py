@@ -5,8 +5,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from pmctl.core import pricing, rules
+from pmctl.core.exit_plan import ExitPlan, plan_for, plan_in
 from pmctl.core.quotes import TriggerPrice
-from pmctl.core.exit_plan import ExitPlan, plan_for
 from pmctl.core.policy import Policy
 from pmctl.core.market import hours_to_expiration
 from pmctl.core.numbers import num
@@ -49,7 +49,7 @@ def offline_lines(rows: tuple[Row, ...], now: datetime, policy: Policy) -> list[
 def _line(row: Row, snapshot: Snapshot) -> Line:
     position = snapshot.position(row.symbol)
     price, waits = _judged(row, position, snapshot)
-    plan = snapshot.plan(row)
+    plan = plan_in(snapshot, row)
     if price is not None:
         evaluation = rules.evaluate(row, price, snapshot.clock, snapshot.sessions, plan,
                                     snapshot.underlying_price(row), waits=waits)

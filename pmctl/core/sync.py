@@ -13,15 +13,15 @@ from decimal import Decimal
 
 from pmctl import occ
 from pmctl.core.market import Position
-from pmctl.core import exits, rules
-from pmctl.core.exit_plan import ADOPTED_PROFILE, derived_levels
+from pmctl.core import brackets, exits, ledger, rules
+from pmctl.core.exit_plan import ADOPTED_PROFILE, derived_levels, policy_in
 from pmctl.core.exits import ExitFill
 from pmctl.core.policy_values import OPTION, STOCK
 from pmctl.core.fills import WentFlat, fills_since, went_flat
 from pmctl.core.numbers import num, stored
 from pmctl.core.model import PendingPlan, Row, Snapshot
 from pmctl.core.vocabulary import AlertKind, PlanSource, Reason, Severity, Status, Tracking
-from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity, FollowEntry, MarkClosed, Plan
+from pmctl.core.plan import Action, Adopt, Alert, ChangeQuantity, FollowEntry, MarkClosed, Plan, TakePlan
 
 
 #: The strategy an adopted row is given: what the original service wrote for the positions it synced from
@@ -51,7 +51,10 @@ def plan_sync(snapshot: Snapshot) -> list[Action]:
         if row is None:
             actions.extend(_untracked(position, snapshot))
         elif row.status == Status.OPEN:
-            actions.extend(follow(row, position, snapshot))
+            followed = follow(row, position, snapshot)
+            actions.extend(followed)
+            if not any(isinstance(action, (MarkClosed, Alert)) for action in followed):
+                actions.extend(ledger.enrichment(row, position, snapshot))
     return actions
 
 
@@ -73,7 +76,18 @@ def as_followed(rows: tuple[Row, ...], actions: list[Action]) -> dict[int, Row]:
         elif isinstance(action, FollowEntry) and action.row_id in followed:
             followed[action.row_id] = replace(followed[action.row_id], entry_price=action.new,
                                               stop_loss=action.stop_loss, take_profit=action.take_profit)
+        elif isinstance(action, TakePlan) and action.row_id in followed:
+            followed[action.row_id] = _taken(followed[action.row_id], action)
     return followed
+
+
+def _taken(row: Row, taken: TakePlan) -> Row:
+    return replace(row, execution_uuid=taken.execution_uuid, strategy_type=taken.strategy_type,
+                   stop_loss=taken.stop_loss, take_profit=taken.take_profit, underlying_stop=taken.underlying_stop,
+                   underlying_target=taken.underlying_target, trailing_stop_percent=taken.trailing_stop_percent,
+                   max_hold_minutes=taken.max_hold_minutes, stop_order_id=taken.stop_order_id,
+                   target_order_id=taken.target_order_id, entry_time=taken.entry_time, tracked_as=taken.tracked_as,
+                   plan_source=taken.plan_source)
 
 
 def _differs(row: Row, position: Position) -> bool:
@@ -99,9 +113,29 @@ def _untracked(position: Position, snapshot: Snapshot) -> list[Action]:
     waiting = waiting_plan(snapshot, position.symbol)
     if waiting is not None:
         return [with_plan(adoption(position, snapshot), waiting, "pmctl track")]
-    if is_unexpected_short(position):
-        return [adoption(position, snapshot, Tracking.QUARANTINE), unexpected_short_alert(None, position)]
-    return [adoption(position, snapshot)]
+    adopt = adoption_of(position, snapshot)
+    if adopt.tracked_as == Tracking.QUARANTINE:
+        return [adopt, unexpected_short_alert(None, position)]
+    return [adopt]
+
+
+def adoption_of(position: Position, snapshot: Snapshot) -> Adopt:
+    """A held position's new row: with the plan its trade carries where one is found, else the policy's,
+    quarantined if it is a short stock no trade opened. (An operator's waiting plan comes first: ``_untracked``.)"""
+    tracked_as = Tracking.QUARANTINE if is_unexpected_short(position) else Tracking.ADOPTED
+    return with_trade_plan(adoption(position, snapshot, tracked_as), position, snapshot)
+
+
+def with_trade_plan(adopt: Adopt, position: Position, snapshot: Snapshot) -> Adopt:
+    """The plan the position's trade carries, from where it is found first: the desk's execution ledger, then
+    the exit legs the broker holds (whose ids the row takes either way); else the adoption as it is."""
+    found = ledger.offer(position, snapshot)
+    legs = brackets.held_legs(position, snapshot)
+    if found is not None:
+        return brackets.with_ids(ledger.adopted_with(adopt, found), legs)
+    if legs is not None:
+        return brackets.adopted_with(adopt, legs)
+    return adopt
 
 
 def unexpected_short_alert(row_id: int | None, position: Position) -> Alert:
@@ -122,7 +156,7 @@ def adoption(position: Position, snapshot: Snapshot, tracked_as: str = Tracking.
     side = position.side
     quarantined = tracked_as == Tracking.QUARANTINE
     contract = occ.parse(position.symbol) if occ.is_option(position.symbol) else None
-    profile = snapshot.exit_policy.resolve(ADOPTED_PROFILE, OPTION if contract else STOCK)
+    profile = policy_in(snapshot).resolve(ADOPTED_PROFILE, OPTION if contract else STOCK)
     stop, target = derived_levels(side, position.avg_entry_price, profile, contract is not None)
     return Adopt(
         symbol=position.symbol,
@@ -226,8 +260,11 @@ def _reopened(row: Row, position: Position, flat: WentFlat, snapshot: Snapshot) 
     kept_short = row.is_short and not row.quarantined and position.is_short
     quarantine = is_unexpected_short(position) and not kept_short
     adopt = adoption(position, snapshot, Tracking.QUARANTINE if quarantine else Tracking.ADOPTED, entered=flat.reopened_at)
-    adopt = replace(adopt, why=f"opened again after row {row.id} closed at the broker")
-    return [close, adopt, unexpected_short_alert(None, position)] if quarantine else [close, adopt]
+    adopt = with_trade_plan(replace(adopt, why=f"opened again after row {row.id} closed at the broker"), position,
+                            snapshot)
+    if adopt.tracked_as == Tracking.QUARANTINE:
+        return [close, adopt, unexpected_short_alert(None, position)]
+    return [close, adopt]
 
 
 def sync_plan(snapshot: Snapshot) -> Plan:

@@ -39,6 +39,11 @@ class PlanSource(StrEnum):
     POLICY = "policy"
 
 
+#: The plans a trade carries itself (the desk's execution ledger, the broker's exit legs), as opposed to the
+#: operator's and the policy's.
+TRADE_PLANS = (PlanSource.LEDGER, PlanSource.BROKER)
+
+
 class ExitSource(StrEnum):
     """``position_exits.source``: whose order took the quantity off, pmctl's close or one found at the broker."""
 
@@ -112,6 +117,7 @@ class AlertKind(StrEnum):
     PHANTOM_FOUND = ("phantom_found", True, True)
     EXPIRING_SOON = ("expiring_soon", True, True)
     QUOTE_UNUSABLE = ("quote_unusable", True, True)
+    FOREIGN_ORDER = ("foreign_order", True, True)
     EXIT_TRIGGERED = ("exit_triggered", False, True)
     ACCOUNT_REFUSED = ("account_refused", False, True)
     CYCLE_FAILED = ("cycle_failed", False, True)
@@ -168,7 +174,9 @@ class EventKind(StrEnum):
     REOPENED = "reopened"
     EDITED = "edited"
     PLAN_WAITING = "plan_waiting"
+    PROTECTION = "protection"  # a protective order rested, moved, cancelled or found: its ``change`` says which
     ALERT_SENT = "alert_sent"
+    PLAN_TAKEN = "plan_taken"  # a row took the plan of its trade (the desk's ledger), with old and new values
 
 
 #: Every kind pmctl writes to ``position_events``; the store refuses any other, ``events --kind`` lists them.
@@ -195,10 +203,17 @@ class FindingKind(StrEnum):
     CLOSING = "closing"
     TOO_RECENT = "too_recent"
     SIDE_MISMATCH = "side_mismatch"
+    PLAN_TAKEN = "plan_taken"  # a tracked row's trade was found in the desk's ledger: the row takes its plan
+    PROTECTION_FILLED = "protection_filled"  # the row's resting protective order closed it at the broker
+    PROTECTION_MISSING = "protection_missing"
+    PROTECTION_DUPLICATE = "protection_duplicate"
+    PROTECTION_ORPHAN = "protection_orphan"  # a protective order of pmctl's whose row or position is gone
+    FOREIGN_ORDER = "foreign_order"  # a resting order pmctl did not place, holding part of a protected position
 
     @property
     def gone(self) -> bool:
-        return self in (FindingKind.PHANTOM, FindingKind.EXPIRED, FindingKind.EXERCISED, FindingKind.ASSIGNED)
+        return self in (FindingKind.PHANTOM, FindingKind.EXPIRED, FindingKind.EXERCISED, FindingKind.ASSIGNED,
+                        FindingKind.PROTECTION_FILLED)
 
 
 class OutcomeStatus(StrEnum):

@@ -6,7 +6,9 @@ recorded as an event and does not stop the others or undo their work.
 
 The close protocol, in order: check the invariant; claim the row as
 ``closing`` with its deterministic client order id and commit; cancel pmctl's
-own working orders on the symbol; send the close once (an option's as an order
+own working orders on the symbol and confirm each cancel (a protective order
+holds the quantity; one that filled meanwhile closed the position, and the
+close is not sent); send the close once (an option's as an order
 under that id, a stock's through DELETE /v2/positions, which cannot pass flat);
 record the order the broker answers with before anything else. A crash at any
 step leaves a row that the next cycle settles from the broker's orders: an
@@ -14,6 +16,7 @@ option's by its client order id, a stock's by the symbol, the reducing side and
 the claim's time (``pmctl.shell.gather``, ``pmctl.core.settle``).
 """
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import psycopg
@@ -24,10 +27,11 @@ from pmctl.core.exits import ExitFill
 from pmctl.core.market import LIMIT, Order
 from pmctl.core.model import Row, Snapshot
 from pmctl.core.numbers import num
-from pmctl.core.plan import (Action, Adopt, Alert, AwaitPosition, ChangeQuantity, ClearBrackets, Close, Defer, Edit,
-                              FollowEntry, MarkClosed, Plan, Refresh, Reopen, WalkClose)
-from pmctl.core.vocabulary import EventKind, OutcomeStatus, Severity
+from pmctl.core.plan import (PROTECTIONS, Action, Adopt, Alert, Arm, AwaitPosition, ChangeQuantity, ClearBrackets,
+                              Close, Defer, Edit, FollowEntry, MarkClosed, Plan, Refresh, Reopen, TakePlan, WalkClose)
+from pmctl.core.vocabulary import TRADE_PLANS, EventKind, OutcomeStatus, Severity
 from pmctl.shell.ports import Broker
+from pmctl.shell.protecting import Protector
 from pmctl.store import events, exits, pending, positions
 from pmctl.store.events import Event
 
@@ -66,6 +70,7 @@ class Applier:
         self.account = snapshot.account
         self.now = snapshot.clock.timestamp
         self.rows = {row.id: row for row in snapshot.rows}
+        self.protector = Protector(broker, conn, self.account, actor, self.now)
 
     def apply(self, plan: Plan) -> list[Outcome]:
         """Settlements first, so a symbol whose row just closed can be adopted afresh in the same pass."""
@@ -84,6 +89,8 @@ class Applier:
                 outcomes.append(self._edit(action))
             elif isinstance(action, AwaitPosition):
                 outcomes.append(self._await(action))
+            elif isinstance(action, PROTECTIONS):
+                outcomes.append(Outcome(action, *self.protector.perform(action)))
         return outcomes
 
     def _await(self, action: AwaitPosition) -> Outcome:
@@ -96,8 +103,10 @@ class Applier:
 
     def _bookkeeping(self, plan: Plan) -> list[Outcome]:
         refreshes, adoptions, changes = plan.of(Refresh), plan.of(Adopt), plan.of(ChangeQuantity)
-        follows, brackets = plan.of(FollowEntry), plan.of(ClearBrackets)
-        with self.conn.transaction():
+        follows, brackets, taken = plan.of(FollowEntry), plan.of(ClearBrackets), plan.of(TakePlan)
+        # A steady cycle's bookkeeping is the one refresh statement, atomic on its own: no BEGIN and COMMIT trips.
+        alone = not (adoptions or changes or follows or brackets or taken or any(map(self._trailing_moved, refreshes)))
+        with nullcontext() if alone else self.conn.transaction():
             positions.refresh(self.conn, self.account, refreshes, self.now)
             adopted = positions.adopt(self.conn, self.account, adoptions)
             pending.taken(self.conn, self.account, {a.pending_plan_id: adopted[a.symbol] for a in adoptions
@@ -105,6 +114,7 @@ class Applier:
             changed = positions.change_quantities(self.conn, self.account, changes, self.now)
             self._record_exits([line for change in changes if change.row_id in changed for line in change.exits])
             positions.follow_entries(self.conn, self.account, follows, self.now)
+            planned = positions.take_plans(self.conn, self.account, taken, self.now)
             for clear in brackets:
                 positions.clear_brackets(self.conn, self.account, clear.row_id, list(clear.order_ids))
             written = [
@@ -114,6 +124,7 @@ class Applier:
                 *(Event(c.row_id, EventKind.QUANTITY_CHANGED, {"symbol": c.symbol, "old": c.old, "new": c.new,
                                                                 "original": c.original, "why": c.why}) for c in changes),
                 *(self._entry_event(f) for f in follows),
+                *(self._plan_event(t) for t in taken if t.row_id in planned),
             ]
             events.insert_events(self.conn, self.account, written, self.actor, self.now)
         outcomes = [
@@ -122,6 +133,9 @@ class Applier:
             for a in adoptions
         ]
         outcomes.extend(Outcome(c, "changed") for c in (*changes, *follows))
+        outcomes.extend(Outcome(t, "taken") if t.row_id in planned
+                        else Outcome(t, "skipped: the row or its execution changed meanwhile", OutcomeStatus.CONFLICT)
+                        for t in taken)
         outcomes.extend(Outcome(c, "forgotten") for c in brackets)
         return outcomes
 
@@ -131,6 +145,14 @@ class Applier:
             "symbol": follow.symbol, "old": follow.old, "new": follow.new, "stop_loss": follow.stop_loss,
             "previous_stop_loss": row.stop_loss, "take_profit": follow.take_profit,
             "previous_take_profit": row.take_profit, "plan_source": row.plan_source, "why": follow.why})
+
+    def _plan_event(self, taken: TakePlan) -> Event:
+        """What the row's trade changed, each field old and new, and what of the ledger was not taken."""
+        row = self.rows[taken.row_id]
+        changed = {name: {"old": getattr(row, name), "new": getattr(taken, name)} for name in _PLAN_FIELDS
+                   if getattr(row, name) != getattr(taken, name)}
+        return Event(row.id, EventKind.PLAN_TAKEN, {"symbol": taken.symbol, "execution_id": taken.execution_uuid,
+                                                    "changed": changed, "notes": list(taken.notes), "why": taken.why})
 
     def _trailing_moved(self, refresh: Refresh) -> bool:
         row = self.rows[refresh.row_id]
@@ -194,7 +216,8 @@ class Applier:
                 "qty": request.qty, "client_order_id": request.client_order_id, "order_type": request.order_type,
                 "limit_price": request.limit_price, "trigger_price": action.trigger_price,
                 "trigger_source": action.trigger_source})], self.actor, self.now)
-        self._cancel(cancelled)
+        if cancelled and (stopped := self._cancel(action, row, cancelled)) is not None:
+            return stopped
         try:
             order = (self.broker.submit_limit_close(request, request.limit_price) if request.order_type == LIMIT
                      else self.broker.submit_close(request))
@@ -209,23 +232,29 @@ class Applier:
         return self._submitted(action, row, order)
 
     def _walk(self, action: WalkClose) -> Outcome:
-        """A limit close re-priced by PATCH under its step's client order id, or, past a deadline, cancelled and
-        sent at market under the claim's ``-m``. Each is sent once; a lost answer is found by its client order id
-        among the symbol's orders next cycle, and the row stays ``closing`` under its claim throughout."""
+        """A limit close re-priced by PATCH under its step's client order id, or, past a deadline, cancelled (and
+        the cancel confirmed) and sent at market under the claim's ``-m``. Each is sent once; a lost answer is
+        found by its client order id among the symbol's orders next cycle, and the row stays ``closing`` under its
+        claim throughout, but for a market order the broker refuses: the row is open again and its protection, if
+        its profile rests one, is rested again (the limit's first send had cancelled it)."""
         row = self.rows[action.row_id]
         data = {"symbol": action.symbol, "order_id": action.order_id, "client_order_id": action.client_order_id,
                 "old_limit": action.old_limit, "new_limit": action.new_limit, "why": action.why}
+        if action.to_market and (held := self._limit_ended(action)) is not None:
+            return held
         try:
             if action.to_market:
-                self._cancel([order for order in self.snapshot.open_orders if order.id == action.order_id])
                 order = self.broker.submit_close(action.request)
             else:
-                order = self.broker.replace_close(action.order_id, action.new_limit, action.client_order_id)
+                order = self.broker.replace_order(action.order_id, action.client_order_id,
+                                                  limit_price=action.new_limit)
         except errors.OrderOutcomeUnknown as unknown:
             self._record(row, EventKind.ORDER_UNKNOWN, {**data, "why": str(unknown)})
             return Outcome(action, f"sent, no clear answer: the next cycle looks up {action.client_order_id}",
                            OutcomeStatus.UNKNOWN)
         except errors.BrokerRejected as rejected:
+            if action.to_market:
+                return self._market_refused(action, row, rejected, data)
             self._record(row, EventKind.ORDER_FAILED, {**data, "status": rejected.status, "code": rejected.code,
                                                        "broker_message": rejected.broker_message})
             over = "unable to replace order" in (rejected.broker_message or "")
@@ -246,12 +275,51 @@ class Applier:
             return Outcome(action, f"filled {num(order.filled_qty)} at {num(order.filled_avg_price)}: closed")
         return Outcome(action, f"order {order.id} {order.status}; settled when it fills", OutcomeStatus.SENT)
 
-    def _cancel(self, orders: list[Order]) -> None:
-        for order in orders:
-            try:
-                self.broker.cancel_order(order.id)
-            except (errors.OrderNotFound, errors.OrderNotCancelable):
-                continue
+    def _limit_ended(self, action: WalkClose) -> Outcome | None:
+        """The walking limit cancelled and seen to end before its market order goes; an Outcome when the market
+        order must not go: the cancel is not confirmed, or the limit filled more meanwhile than the market order
+        was sized for (the next cycle sizes it again from the broker's order)."""
+        working = [order for order in self.snapshot.open_orders if order.id == action.order_id]
+        if not working:
+            return None
+        done = self.protector.cancel_confirmed([action.order_id])
+        if done.pending:
+            return Outcome(action, f"not sent: the cancel of {action.order_id} is not confirmed; the next cycle "
+                                   "tries again", OutcomeStatus.FAILED)
+        if any(order.filled_qty > working[0].filled_qty for order in done.filled):
+            return Outcome(action, f"not sent: order {action.order_id} filled more as pmctl cancelled it; the next "
+                                   "cycle settles the row from it", OutcomeStatus.DEFERRED)
+        return None
+
+    def _market_refused(self, action: WalkClose, row: Row, rejected: errors.BrokerRejected, data: dict) -> Outcome:
+        flat = isinstance(rejected, errors.PositionNotFound) or (
+            isinstance(rejected, errors.IntentMismatch) and rejected.position_is_gone)
+        reopen = settle.on_refusal(row, rejected.broker_message or str(rejected), flat)
+        with self.conn.transaction():
+            positions.reopen(self.conn, self.account, reopen, self.now)
+            events.insert_events(self.conn, self.account, [Event(row.id, EventKind.ORDER_FAILED, {
+                **data, "status": rejected.status, "code": rejected.code, "broker_message": rejected.broker_message,
+                "already_flat": flat, "why": reopen.why})], self.actor, self.now)
+        return Outcome(action, reopen.why + ("" if flat else self._rest(action.rearm)), OutcomeStatus.FAILED)
+
+    def _cancel(self, action: Close, row: Row, orders: list[Order]) -> Outcome | None:
+        """pmctl's orders that hold the quantity, cancelled and confirmed before the close is sent; an Outcome when
+        the close must not be sent: one of them filled meanwhile (the position is not what the close was sized
+        for), or a cancel is not confirmed. The row then goes back to open with no backoff."""
+        done = self.protector.cancel_confirmed(order.id for order in orders)
+        if done.confirmed:
+            self.protector.forget(row.id, action.symbol, tuple(order.id for order in orders),
+                                  f"cancelled before the close {action.client_order_id}")
+            return None
+        why = (f"not sent: {', '.join(order.client_order_id for order in done.filled)} filled as pmctl cancelled "
+               "it; the next cycle settles the row at that fill" if done.filled
+               else f"not sent: the cancel of {', '.join(done.pending)} is not confirmed; the next cycle tries again")
+        with self.conn.transaction():
+            positions.reopen(self.conn, self.account, Reopen(row.id, row.symbol, row.quantity, why, exited=True),
+                             self.now)
+            events.insert_events(self.conn, self.account, [Event(row.id, EventKind.REOPENED, {
+                "symbol": action.symbol, "why": why})], self.actor, self.now)
+        return Outcome(action, why, OutcomeStatus.ALREADY_DONE if done.filled else OutcomeStatus.FAILED)
 
     def _submitted(self, action: Close, row: Row, order: Order) -> Outcome:
         """The answer is recorded before anything else, then settled as the core says (``settle.on_answer``)."""
@@ -267,9 +335,10 @@ class Applier:
                 written.append(_closed_event(settled))
             events.insert_events(self.conn, self.account, written, self.actor, self.now)
             self._record_exits(_exits_of(settled))
+        rested = "" if isinstance(settled, MarkClosed) else self._rest(action.rest)
         if order.is_filled:
-            return Outcome(action, f"filled {num(order.filled_qty)} at {num(order.filled_avg_price)}: closed")
-        return Outcome(action, f"order {order.id} {order.status}; settled when it fills", OutcomeStatus.SENT)
+            return Outcome(action, f"filled {num(order.filled_qty)} at {num(order.filled_avg_price)}: closed{rested}")
+        return Outcome(action, f"order {order.id} {order.status}; settled when it fills{rested}", OutcomeStatus.SENT)
 
     def _rejected(self, action: Close, row: Row, rejected: errors.BrokerRejected) -> Outcome:
         flat = isinstance(rejected, errors.PositionNotFound) or (
@@ -281,7 +350,14 @@ class Applier:
                 "symbol": action.symbol, "reason": action.reason, "client_order_id": action.client_order_id,
                 "status": rejected.status, "code": rejected.code, "broker_message": rejected.broker_message,
                 "already_flat": flat, "why": reopen.why})], self.actor, self.now)
-        return Outcome(action, reopen.why, OutcomeStatus.FAILED)
+        return Outcome(action, reopen.why + ("" if flat else self._rest(action.rearm)), OutcomeStatus.FAILED)
+
+    def _rest(self, arm: Arm | None) -> str:
+        """The protection a close leaves to rest (what a partial close leaves, or all again after a refusal)."""
+        if arm is None:
+            return ""
+        result, _ = self.protector.arm(arm)
+        return f"; protection {arm.order.client_order_id}: {result}"
 
     def _record_exits(self, lines: list[ExitFill]) -> None:
         """The exits ledger's lines, inside the caller's transaction: written with the settlement they belong to."""
@@ -301,11 +377,24 @@ def _exits_of(settled: MarkClosed | Reopen | ExitFill | None) -> list[ExitFill]:
 
 def _closed_event(action: MarkClosed) -> Event:
     """The one shape of a "closed" event, whether the row closed on its order's answer or on settlement."""
+    closed_by = {"closed_by": action.closed_by} if action.closed_by else {}
     return Event(action.row_id, EventKind.CLOSED, {
         "symbol": action.symbol, "reason": action.reason, "exit_price": action.exit_price,
-        "exit_time": action.exit_time, "order_id": action.order_id, "why": action.why, "evidence": action.evidence})
+        "exit_time": action.exit_time, "order_id": action.order_id, "why": action.why, "evidence": action.evidence,
+        **closed_by})
 
 
 def _adopted_data(adopt: Adopt) -> dict:
-    return {"symbol": adopt.symbol, "side": adopt.side, "quantity": adopt.quantity, "entry_price": adopt.entry_price,
+    data = {"symbol": adopt.symbol, "side": adopt.side, "quantity": adopt.quantity, "entry_price": adopt.entry_price,
             "tracked_as": adopt.tracked_as, "plan_source": adopt.plan_source, "why": adopt.why}
+    if adopt.plan_source in TRADE_PLANS:
+        data.update({"execution_id": adopt.execution_uuid, "notes": list(adopt.notes),
+                     **{name: getattr(adopt, name) for name in _PLAN_FIELDS
+                        if name not in ("execution_uuid", "tracked_as", "plan_source")}})
+    return data
+
+
+#: The fields a trade's plan sets on a row, recorded old and new in its ``plan_taken`` event.
+_PLAN_FIELDS = ("execution_uuid", "strategy_type", "stop_loss", "take_profit", "underlying_stop", "underlying_target",
+                "trailing_stop_percent", "max_hold_minutes", "stop_order_id", "target_order_id", "entry_time",
+                "tracked_as", "plan_source")

@@ -7,9 +7,14 @@ its position, or reconcile settles rows the broker no longer holds): one
 request for the account, from the earliest time any row needs (a second
 earlier: the broker's ``after`` is exclusive, and a hand sale may share the
 second of the row's last check), and with them the orders the exits ledger
-already holds, so no fill is counted twice.
+already holds, so no fill is counted twice. The desk's execution ledger, where
+there is one, is read after the rows; the underlyings' last trades only when a
+row watches an underlying level: one request for all. A protective order a row
+names that no longer rests is looked up once by id: filled, the row settles at
+its fill.
 """
 
+import logging
 from dataclasses import replace
 from datetime import timedelta
 
@@ -17,18 +22,41 @@ import psycopg
 
 from pmctl.config import AccountConfig, Settings
 from pmctl.core.market import Order, Position
-from pmctl.core import closing, pricing, reconcile, rules, sync, walk
+from pmctl.core import closing, ledger, pricing, reconcile, rules, sync, walk
 from pmctl.core.exit_plan import plan_for
 from pmctl.core.model import Row, Snapshot
 from pmctl.core.vocabulary import RECORDED_ALERTS, Status
+from pmctl.errors import ConfigError
 from pmctl.shell.ports import Broker
-from pmctl.store import events, exits, pending, positions
+from pmctl.store import events, executions, exits, pending, positions
+
+log = logging.getLogger("pmctl")
+
+
+def find_ledger(conn: psycopg.Connection, settings: Settings) -> executions.Ledger | None:
+    """The desk's execution ledger, found once at start-up: ``PMCTL_EXECUTIONS_SOURCE``, which must exist and
+    hold the contract's columns (else exit 2, naming what is wrong), or ``dispatch_executions`` where the
+    database has it. Without one (or with an older dispatcher's table lacking the columns) there is no ledger,
+    and nothing is read from it."""
+    named = settings.executions_source
+    try:
+        found = executions.locate(conn, named or executions.DEFAULT_SOURCE)
+    except executions.LedgerMismatch as mismatch:
+        if named:
+            raise ConfigError(f"PMCTL_EXECUTIONS_SOURCE={named}: {mismatch}") from None
+        log.info(f"no execution ledger read: {mismatch}", extra={"event": "no_ledger"})
+        return None
+    if found is None and named:
+        raise ConfigError(f"PMCTL_EXECUTIONS_SOURCE={named}: no such table or view in the database")
+    return found
 
 
 def read_snapshot(
-    broker: Broker, conn: psycopg.Connection, account: AccountConfig, settings: Settings, evidence: bool = False
+    broker: Broker, conn: psycopg.Connection, account: AccountConfig, settings: Settings, evidence: bool = False,
+    ledger_source: executions.Ledger | None = None,
 ) -> Snapshot:
-    """``evidence``: also read the fills and option events that settle rows the broker no longer holds."""
+    """``evidence``: also read the fills and option events that settle rows the broker no longer holds.
+    ``ledger_source``: the desk's execution ledger (``find_ledger``), None where there is none."""
     clock = broker.clock()
     held = tuple(broker.positions())
     orders = tuple(broker.open_orders())
@@ -39,6 +67,7 @@ def read_snapshot(
     close_orders = _close_orders(broker, rows, orders, held)
     stocks, options = pricing.quoted_symbols(rows, held, settings.policy)
     quotes = broker.latest_quotes(stocks, options) if stocks or options else {}
+    protect_orders = _protect_orders(broker, rows, orders, settings)
     since = clock.timestamp - timedelta(minutes=settings.alert_cooldown_minutes)
     snapshot = Snapshot(
         account=account.name,
@@ -55,7 +84,9 @@ def read_snapshot(
         grace_seconds=settings.reconcile_grace_seconds,
         pending_plans=_waiting_plans(conn, account.name, rows, held, clock.timestamp),
         quotes=quotes,
+        protect_orders=protect_orders,
     )
+    snapshot = _with_plans(snapshot, broker, conn, ledger_source, timedelta(hours=settings.ledger_lookback_hours))
     gone = reconcile.evidence_since(snapshot) if evidence else None
     starts = [start for start in (gone, sync.fills_needed_since(snapshot)) if start is not None]
     if not starts:
@@ -67,6 +98,18 @@ def read_snapshot(
     return replace(snapshot, option_events=tuple(broker.option_events_since(gone - timedelta(days=1))))
 
 
+def _with_plans(snapshot: Snapshot, broker: Broker, conn: psycopg.Connection,
+                source: executions.Ledger | None, lookback: timedelta) -> Snapshot:
+    """The ledger's executions no row has taken yet, and the last trade of every underlying a level watches."""
+    if source is not None:
+        found = executions.unlinked(conn, source, snapshot.account, snapshot.clock.timestamp - lookback)
+        snapshot = replace(snapshot, executions=found)
+    underlyings = ledger.underlyings_needed(snapshot)
+    if not underlyings:
+        return snapshot
+    return replace(snapshot, underlying_prices=broker.latest_trades(underlyings))
+
+
 def _waiting_plans(conn: psycopg.Connection, account: str, rows: tuple[Row, ...], held: tuple[Position, ...],
                    now) -> tuple:
     """Read only in a cycle that may adopt (a position without a row), so a steady cycle costs no statement more."""
@@ -74,6 +117,19 @@ def _waiting_plans(conn: psycopg.Connection, account: str, rows: tuple[Row, ...]
     if all(position.symbol in tracked for position in held):
         return ()
     return pending.waiting(conn, account, now)
+
+
+def _protect_orders(broker: Broker, rows: tuple[Row, ...], orders: tuple[Order, ...],
+                    settings: Settings) -> dict[str, Order | None]:
+    """What became of each protective order a protected row names that is no longer open: one request per such
+    order, in the one cycle that finds it gone (the row then forgets it, or closes)."""
+    working = {order.id for order in orders}
+    found: dict[str, Order | None] = {}
+    for row in rows:
+        named = [oid for oid in (row.stop_order_id, row.target_order_id) if oid and oid not in working]
+        if named and plan_for(row, settings.policy).profile.protect_at_broker:
+            found.update((oid, broker.order_by_id(oid)) for oid in named)
+    return found
 
 
 def _close_orders(broker: Broker, rows: tuple[Row, ...], orders: tuple[Order, ...],

@@ -10,7 +10,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
-from pmctl.core.market import AccountInfo, Clock, CloseRequest, Fill, NonTradeActivity, Order, Position, Session
+from pmctl.core.market import (AccountInfo, Clock, CloseRequest, Fill, NonTradeActivity, Order, Position,
+                               ProtectiveOrder, Session)
 from pmctl.core.quotes import Quote
 
 
@@ -37,10 +38,17 @@ class Broker(Protocol):
 
     def submit_limit_close(self, request: CloseRequest, limit_price: Decimal) -> Order: ...
 
-    def replace_close(self, order_id: str, limit_price: Decimal, client_order_id: str | None = None) -> Order: ...
-
     def latest_quotes(self, stocks: Iterable[str], options: Iterable[str]) -> dict[str, Quote]: ...
+
+    def submit_protection(self, order: ProtectiveOrder) -> Order: ...
+
+    def replace_order(self, order_id: str, client_order_id: str, qty: Decimal | None = None,
+                      stop_price: Decimal | None = None, limit_price: Decimal | None = None) -> Order: ...
+
+    def position(self, symbol: str) -> Position | None: ...
 
     def fills_since(self, after: datetime) -> list[Fill]: ...
 
     def option_events_since(self, after: datetime) -> list[NonTradeActivity]: ...
+
+    def latest_trades(self, symbols: tuple[str, ...]) -> dict[str, Decimal]: ...

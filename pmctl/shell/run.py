@@ -20,7 +20,7 @@ from pmctl.core.plan import Plan
 from pmctl.errors import AccountRefused, BrokerError, DatabaseError, LockHeld, PmctlError
 from pmctl.shell.apply import Applier, Outcome
 from pmctl.shell.database import ensure_schema, statement_refused
-from pmctl.shell.gather import read_snapshot
+from pmctl.shell.gather import find_ledger, read_snapshot
 from pmctl.store import accounts as account_store
 from pmctl.store import locks
 from pmctl.store.connection import connection
@@ -131,6 +131,7 @@ def run(
         try:
             with connection(database_url, autocommit=True) as conn:
                 ensure_schema(conn, owned=settings.database_url is None, dry_run=dry_run)
+                ledger = find_ledger(conn, settings)
                 who = verify_accounts(conn, settings, brokers, pool)
         except psycopg.Error as error:
             raise statement_refused(error) from None
@@ -139,13 +140,14 @@ def run(
             if (error := who.error_for(account.name)) is not None:
                 return AccountResult(account.name, error=error)
             return _run_account(settings, database_url, account, brokers[account.name], decide, dry_run,
-                                actor(operator), evidence, wait, who, once_per)
+                                actor(operator), evidence, wait, who, once_per, ledger)
 
         return list(pool.map(one, selected))
 
 
 def _run_account(
-    settings, database_url, account, broker, decide, dry_run, actor_name, evidence, wait, keys: Identity, once_per
+    settings, database_url, account, broker, decide, dry_run, actor_name, evidence, wait, keys: Identity, once_per,
+    ledger=None,
 ) -> AccountResult:
     result = AccountResult(account.name)
     started = time.monotonic()
@@ -153,7 +155,8 @@ def _run_account(
         with connection(database_url, autocommit=True) as conn:
             if not dry_run:
                 _lock(conn, account.name, wait)
-            _cycle(conn, result, settings, account, broker, decide, dry_run, actor_name, evidence, keys, once_per)
+            _cycle(conn, result, settings, account, broker, decide, dry_run, actor_name, evidence, keys, once_per,
+                   ledger)
     except (BrokerError, LockHeld, AccountRefused, DatabaseError) as error:
         result.error = error
     except psycopg.Error as error:
@@ -162,12 +165,13 @@ def _run_account(
     return result
 
 
-def _cycle(conn, result, settings, account, broker, decide, dry_run, actor_name, evidence, keys, once_per) -> None:
+def _cycle(conn, result, settings, account, broker, decide, dry_run, actor_name, evidence, keys, once_per,
+           ledger=None) -> None:
     if not dry_run and once_per and (since := account_store.seconds_since_cycle(conn, account.name)) is not None \
             and since < once_per:
         result.skipped = f"cycled by another run {since:.0f} s ago (--once-per {once_per:g})"
         return
-    result.snapshot = read_snapshot(broker, conn, account, settings, evidence)
+    result.snapshot = read_snapshot(broker, conn, account, settings, evidence, ledger)
     result.plan = decide(result.snapshot).cooled(result.snapshot.recent_alerts)
     if dry_run:
         return

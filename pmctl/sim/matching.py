@@ -29,7 +29,7 @@ class Matching:
         on the consolidated tape) and then trade as market or limit orders; a limit fills
         only when the quote reaches it, at the quote (no price improvement).
         """
-        if not order.is_open or not self.clock.is_open:
+        if not order.is_open or not self.clock.is_open or self._waits_for_entry(order):
             return
         quote = self.quote(order.symbol)
         if quote is None or not self._elected(order, quote):

@@ -72,7 +72,11 @@ class OneCancelsOther:
             raise unprocessable("stop price must be greater than base_price + 0.01")
 
     def _settle_group(self, account: Account, order: Order) -> None:
-        """After a fill of ``order``: its sibling is canceled once it is filled, else keeps only what is left."""
+        """After a fill of ``order``: its sibling is canceled once it is filled, else keeps only what is left.
+        A bracket's entry is no sibling of its exits: its fill sets them working (``pmctl.sim.bracket``)."""
+        if order.order_class == "bracket" and order.legs:
+            self._entry_settled(order)
+            return
         for other in order.group:
             if other is order or not other.is_open:
                 continue

@@ -35,13 +35,18 @@ class Orders:
                      order_class: str | None = None, extended_hours: bool = False,
                      take_profit: dict | None = None, stop_loss: dict | None = None) -> Order:
         """``order_class="oco"`` (stocks): ``take_profit={"limit_price"}``, ``stop_loss={"stop_price", "limit_price"?}``;
-        the answer is the take-profit with its stop leg in ``legs``."""
+        the answer is the take-profit with its stop leg in ``legs``. ``order_class="bracket"`` (stocks): the same
+        two, and the answer is the entry with both exits in ``legs``."""
         with self.lock:
             account = self.account(account_name)
             if (order_class or "simple") == "oco" and not occ.is_option(symbol or ""):
                 order = self._place_oco(account, symbol, qty, side, type, time_in_force, limit_price,
                                         take_profit, stop_loss, client_order_id, position_intent,
                                         extended_hours)
+            elif order_class == "bracket" and not occ.is_option(symbol or ""):
+                order = self._place_bracket(account, symbol, qty, side, type, time_in_force, limit_price,
+                                            take_profit, stop_loss, client_order_id, position_intent,
+                                            extended_hours)
             else:
                 order = self._place(
                     account, symbol, qty, side, type, time_in_force, limit_price, stop_price,
@@ -97,7 +102,7 @@ class Orders:
                 account, symbol, qty, side, type, time_in_force, position_intent, order_class,
                 held_qty, replacing)
         else:
-            if order_class not in ("simple", "oco"):
+            if order_class not in ("simple", "oco", "bracket"):
                 raise unprocessable(f"order_class {order_class} is not supported by the simulator")
             reducing = (side == "sell" and held_qty > 0) or (side == "buy" and held_qty < 0)
             if reducing:
@@ -156,13 +161,19 @@ class Orders:
 
     def _held(self, account: Account, symbol: str, side: str,
               excluding: Order | None = None) -> Decimal:
-        """What open orders on ``side`` hold: an oco group once (its take-profit while open), ``excluding``'s group not at all."""
+        """What open orders on ``side`` hold: an oco group, or a bracket's two exits, once (its first open order on
+        the side), ``excluding``'s group not at all; a leg whose parent is still open holds nothing yet."""
         freed = excluding.group if excluding is not None else []
-        return sum((o.remaining for o in account.orders
-                    if o.is_open and o.symbol == symbol and o.side == side
+        counted: set[int] = set()
+        held = Decimal(0)
+        for o in account.orders:
+            head = id(o.parent or o)
+            if (o.is_open and o.symbol == symbol and o.side == side and head not in counted
                     and not any(o is f for f in freed)
-                    and not (o.parent is not None and o.parent.is_open)),
-                   Decimal(0))
+                    and not (o.parent is not None and o.parent.is_open)):
+                counted.add(head)
+                held += o.remaining
+        return held
 
     def qty_available(self, account_name: str, symbol: str) -> Decimal:
         """Signed like qty: what is left after open orders that reduce the position."""

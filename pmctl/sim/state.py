@@ -2,7 +2,7 @@
 
 The HTTP layer and the control API both call these methods, so a test that sets a
 price in Python and a client that reads it over HTTP see the same world. Each concern
-lives in its own mixin module (market, orders, oco, replacing, matching, lifecycle,
+lives in its own mixin module (market, orders, oco, bracket, replacing, matching, lifecycle,
 positions, activities, interference, stream_control); ``SimState`` joins them around
 the accounts they share and the stream hub that carries their events to clients.
 """
@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from pmctl.sim.activities import Activities
+from pmctl.sim.bracket import Brackets
 from pmctl.sim.clock import Calendar, SimClock
 from pmctl.sim.interference import Interference
 from pmctl.sim.lifecycle import Lifecycle
@@ -30,7 +31,7 @@ from pmctl.sim.streams import StreamHub
 from pmctl.sim.ticks import TickRules
 
 
-class SimState(Interference, Market, Orders, OneCancelsOther, Replacing, Matching, Lifecycle,
+class SimState(Interference, Market, Orders, OneCancelsOther, Brackets, Replacing, Matching, Lifecycle,
                Positions, Activities, Streaming):
     def __init__(self, clock: SimClock | None = None):
         super().__init__(threading.RLock())

@@ -15,7 +15,7 @@ from pmctl.core.market import as_utc
 from pmctl.core.edit import PLAN_FIELDS
 from pmctl.core.model import Row
 from pmctl.core.vocabulary import PlanSource
-from pmctl.core.plan import Adopt, ChangeQuantity, FollowEntry, MarkClosed, Refresh, Reopen
+from pmctl.core.plan import Adopt, ChangeQuantity, FollowEntry, MarkClosed, Refresh, Reopen, TakePlan
 
 #: The columns of a Row, named as the Row's fields are: a row is built from its columns by name.
 ROW_COLUMNS = ", ".join(field.name for field in fields(Row))
@@ -69,7 +69,11 @@ def refresh(conn: psycopg.Connection, account: str, refreshes: list[Refresh], no
 
 
 def adopt(conn: psycopg.Connection, account: str, adoptions: list[Adopt]) -> dict[str, int]:
-    """Insert rows for untracked positions; a row another run inserted first wins (no error, no duplicate)."""
+    """Insert rows for untracked positions; a row another run inserted first wins (no error, no duplicate).
+
+    The same holds for an execution of the desk's ledger another writer has given a row meanwhile (the unique
+    index on ``execution_uuid``): the position is left to that row.
+    """
     if not adoptions:
         return {}
     option_symbols = [a.symbol if a.instrument_type != "STOCK" else None for a in adoptions]
@@ -77,25 +81,66 @@ def adopt(conn: psycopg.Connection, account: str, adoptions: list[Adopt]) -> dic
         "INSERT INTO active_positions (account_name, ticker, option_symbol, instrument_type, strategy_type, side, "
         "quantity, original_quantity, entry_price, entry_time, strike_price, expiration_date, stop_loss, "
         "take_profit, trailing_stop_percent, max_hold_minutes, current_price, tracked_as, plan_source, "
-        "underlying_stop, underlying_target, status, created_at, updated_at) "
+        "underlying_stop, underlying_target, execution_uuid, stop_order_id, target_order_id, status, "
+        "created_at, updated_at) "
         "SELECT %s, v.ticker, v.option_symbol, v.instrument_type, v.strategy_type, v.side, v.quantity, v.quantity, "
         "v.entry_price, v.entry_time, v.strike_price, v.expiration_date, v.stop_loss, v.take_profit, "
         "v.trailing_stop_percent, v.max_hold_minutes, v.current_price, v.tracked_as, v.plan_source, "
-        "v.underlying_stop, v.underlying_target, 'open', v.entry_time, v.entry_time "
+        "v.underlying_stop, v.underlying_target, v.execution_uuid, v.stop_order_id, v.target_order_id, 'open', "
+        "v.entry_time, v.entry_time "
         "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::numeric[], %s::numeric[], "
         "%s::timestamptz[], %s::numeric[], %s::date[], %s::numeric[], %s::numeric[], %s::numeric[], %s::int[], "
-        "%s::numeric[], %s::text[], %s::text[], %s::numeric[], %s::numeric[]) AS v(ticker, option_symbol, "
-        "instrument_type, strategy_type, side, quantity, entry_price, entry_time, strike_price, expiration_date, "
-        "stop_loss, take_profit, trailing_stop_percent, max_hold_minutes, current_price, tracked_as, plan_source, "
-        "underlying_stop, underlying_target) "
+        "%s::numeric[], %s::text[], %s::text[], %s::numeric[], %s::numeric[], %s::uuid[], %s::text[], %s::text[]) "
+        "AS v(ticker, option_symbol, instrument_type, strategy_type, side, quantity, entry_price, entry_time, "
+        "strike_price, expiration_date, stop_loss, take_profit, trailing_stop_percent, max_hold_minutes, "
+        "current_price, tracked_as, plan_source, underlying_stop, underlying_target, execution_uuid, stop_order_id, "
+        "target_order_id) "
         "ON CONFLICT DO NOTHING RETURNING id, symbol",
         (account, _column(adoptions, "ticker"), option_symbols,
          *_columns(adoptions, "instrument_type", "strategy_type", "side", "quantity", "entry_price", "entry_time",
                    "strike_price", "expiration_date", "stop_loss", "take_profit", "trailing_stop_percent",
                    "max_hold_minutes", "current_price", "tracked_as", "plan_source", "underlying_stop",
-                   "underlying_target")),
+                   "underlying_target", "execution_uuid", "stop_order_id", "target_order_id")),
     )
     return {symbol: row_id for row_id, symbol in cursor.fetchall()}
+
+
+def take_plans(conn: psycopg.Connection, account: str, plans: list[TakePlan], now: datetime) -> set[int]:
+    """Rows take their trades' plans from the desk's ledger, in one statement; the ids of those that did.
+
+    A row changed meanwhile (its plan source or execution no longer what the plan was decided on, say an
+    operator's edit) is left as it is, and so is one whose execution another row took first: the unique index
+    on ``execution_uuid`` refuses the second, and a race that reaches it undoes this batch alone (a savepoint);
+    the next cycle decides again.
+    """
+    if not plans:
+        return set()
+    try:
+        with conn.transaction():
+            cursor = conn.execute(
+                "UPDATE active_positions AS ap SET execution_uuid = v.execution, strategy_type = v.strategy, "
+                "stop_loss = v.stop, take_profit = v.target, underlying_stop = v.ustop, underlying_target = v.utarget, "
+                "trailing_stop_percent = v.trail, max_hold_minutes = v.hold, stop_order_id = v.stop_order, "
+                "target_order_id = v.target_order, entry_time = v.entered, tracked_as = v.tracked, "
+                "plan_source = v.source, updated_at = %s "
+                "FROM unnest(%s::int[], %s::uuid[], %s::text[], %s::numeric[], %s::numeric[], %s::numeric[], "
+                "%s::numeric[], %s::numeric[], %s::int[], %s::text[], %s::text[], %s::timestamptz[], %s::text[], "
+                "%s::text[], %s::text[], %s::uuid[]) AS v(id, execution, strategy, stop, target, ustop, utarget, "
+                "trail, hold, stop_order, target_order, entered, tracked, source, was_source, was_execution) "
+                "WHERE ap.id = v.id AND ap.account_name = %s AND ap.status = 'open' "
+                "AND ap.plan_source IS NOT DISTINCT FROM v.was_source "
+                "AND ap.execution_uuid IS NOT DISTINCT FROM v.was_execution "
+                "AND NOT EXISTS (SELECT 1 FROM active_positions AS o WHERE o.execution_uuid = v.execution "
+                "AND o.id <> ap.id) "
+                "RETURNING ap.id",
+                (now, *_columns(plans, "row_id", "execution_uuid", "strategy_type", "stop_loss", "take_profit",
+                                "underlying_stop", "underlying_target", "trailing_stop_percent", "max_hold_minutes",
+                                "stop_order_id", "target_order_id", "entry_time", "tracked_as", "plan_source",
+                                "was_plan_source", "was_execution_uuid"), account),
+            )
+            return {row_id for (row_id,) in cursor.fetchall()}
+    except psycopg.errors.UniqueViolation:
+        return set()
 
 
 def change_quantities(conn: psycopg.Connection, account: str, changes: list[ChangeQuantity], now: datetime) -> set[int]:
@@ -229,3 +274,34 @@ def set_exit_parameters(conn: psycopg.Connection, account: str, row_id: int, val
         {**values, "id": row_id, "account": account},
     )
     return cursor.rowcount == 1
+
+
+def claim_protection(conn: psycopg.Connection, account: str, row_id: int, seq: int, now: datetime) -> bool:
+    """Take counter ``seq`` for the row's next protective order before it is sent; False when the row is closed
+    or the counter was taken already (another run armed it first)."""
+    cursor = conn.execute(
+        "UPDATE active_positions SET protect_seq = %s, updated_at = %s "
+        "WHERE id = %s AND account_name = %s AND status IN ('open', 'closing') AND protect_seq < %s",
+        (seq, now, row_id, account, seq),
+    )
+    return cursor.rowcount == 1
+
+
+def record_protection(conn: psycopg.Connection, account: str, row_id: int, stop_order_id: str | None,
+                      target_order_id: str | None) -> None:
+    """The protective order(s) resting for the row, as the broker named them."""
+    conn.execute(
+        "UPDATE active_positions SET stop_order_id = %s, target_order_id = %s WHERE id = %s AND account_name = %s",
+        (stop_order_id, target_order_id, row_id, account),
+    )
+
+
+def replace_protection(conn: psycopg.Connection, account: str, row_id: int, old: str, new: str) -> None:
+    """A replaced protective order: the row names the new one where it named the old."""
+    conn.execute(
+        "UPDATE active_positions SET "
+        "stop_order_id = CASE WHEN stop_order_id = %s THEN %s ELSE stop_order_id END, "
+        "target_order_id = CASE WHEN target_order_id = %s THEN %s ELSE target_order_id END "
+        "WHERE id = %s AND account_name = %s",
+        (old, new, old, new, row_id, account),
+    )

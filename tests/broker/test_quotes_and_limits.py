@@ -126,10 +126,10 @@ def test_a_walk_step_replaces_the_limit_under_its_own_client_order_id(broker, st
     state.set_position("a", CALL, Decimal("10"), Decimal("5.20"))
     state.set_quote(CALL, Decimal("2.90"), Decimal("3.60"))
     first = broker.submit_limit_close(close(), Decimal("3.10"))
-    second = broker.replace_close(first.id, Decimal("3.00"), "pmctl-a-1-0-w1")
+    second = broker.replace_order(first.id, "pmctl-a-1-0-w1", limit_price=Decimal("3.00"))
     assert (second.client_order_id, second.limit_price, second.status) == ("pmctl-a-1-0-w1", Decimal("3.00"), "new")
     assert broker.order_by_id(first.id).status == "replaced"
-    third = broker.replace_close(second.id, Decimal("2.90"), "pmctl-a-1-0-w2")
+    third = broker.replace_order(second.id, "pmctl-a-1-0-w2", limit_price=Decimal("2.90"))
     assert (third.status, third.filled_avg_price) == ("filled", Decimal("2.90"))
     assert [o.client_order_id for o in broker.open_orders()] == []
 
@@ -140,7 +140,7 @@ def test_a_replacement_whose_answer_is_lost_is_unknown_sent_once_and_found_by_it
     first = broker.submit_limit_close(close(), Decimal("3.10"))
     state.inject_fault(f"/v2/orders/{first.id}", "lost_answer", count=5, method="PATCH", status=504)
     with pytest.raises(errors.OrderOutcomeUnknown, match="pmctl-a-1-0-w1"):
-        broker.replace_close(first.id, Decimal("3.00"), "pmctl-a-1-0-w1")
+        broker.replace_order(first.id, "pmctl-a-1-0-w1", limit_price=Decimal("3.00"))
     assert sum(1 for r in state.requests if r.method == "PATCH") == 1
     assert broker.order_by_client_id("pmctl-a-1-0-w1").limit_price == Decimal("3.00")
 
@@ -151,7 +151,7 @@ def test_replacing_an_order_that_already_filled_is_refused_not_resent(broker, st
     filled = broker.submit_limit_close(close(), Decimal("3.10"))
     assert filled.status == "filled"
     with pytest.raises(errors.BrokerRejected, match="order is not open"):
-        broker.replace_close(filled.id, Decimal("3.00"), "pmctl-a-1-0-w1")
+        broker.replace_order(filled.id, "pmctl-a-1-0-w1", limit_price=Decimal("3.00"))
 
 
 def test_a_limit_close_of_a_contract_no_longer_held_is_refused_as_already_flat(broker, state):

@@ -30,7 +30,7 @@ def call(**fields):
 
 def limit_order(client_id: str, limit: str, status: str = "new", filled: str = "0", at=NOON) -> Order:
     return Order(f"o-{client_id}", client_id, CALL, "sell", Decimal(10), Decimal(filled), None, "limit", status, at,
-                 None, "sell_to_close", Decimal(limit))
+                 None, "sell_to_close", limit_price=Decimal(limit))
 
 
 def test_the_stop_fires_on_the_bid_not_on_the_last_trade_and_goes_as_a_limit():
