@@ -5,6 +5,7 @@ The call's last trade (Alpaca's ``current_price``) and its quote are set apart o
 the quote. The GOOGL call is in the penny program, so from $3.00 its limits move in $0.05.
 """
 
+import json
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -232,3 +233,31 @@ def test_a_step_whose_answer_was_lost_is_found_by_its_client_order_id_and_settle
     assert (closed["status"], closed["exit_price"], closed["close_order_id"]) == (
         "closed", Decimal("3.85"), str(replacement.id))
     assert len(orders(state)) == 2
+
+
+def test_status_shows_the_price_judged_where_it_came_from_and_how_old_it_is(desk, state, database_url):
+    row = call_row(database_url, state, stop_loss=Decimal("3.00"))
+    state.set_price(CALL, Decimal("4.50"))
+    state.set_quote(CALL, Decimal("4.20"), Decimal("4.40"), age_seconds=7)
+
+    live = desk("status", "-a", "a", "--format", "json")
+
+    assert live.exit_code == 0, live.stderr
+    [shown] = json.loads(live.stdout)["positions"]
+    assert (shown["current_price"], shown["price_source"], shown["price_age_seconds"], shown["quote_problem"]) == (
+        "4.2", "bid", "7", None)
+    plain = desk("status", "-a", "a", "--format", "plain")
+    assert "bid, 7 s" in plain.stdout
+
+    state.set_quote(CALL, Decimal("4.20"), Decimal("4.40"), age_seconds=600)
+    stale = json.loads(desk("status", "-a", "a", "--format", "json").stdout)["positions"][0]
+    assert (stale["current_price"], stale["price_source"], stale["price_age_seconds"], stale["quote_problem"]) == (
+        "4.5", "last", None, "stale")
+    assert "last, quote stale" in desk("status", "-a", "a", "--format", "plain").stdout
+
+    state.set_quote(CALL, Decimal("4.20"), Decimal("4.40"), age_seconds=3)
+    assert desk("check", "--account", "a").exit_code == 0
+    offline = json.loads(desk("status", "-a", "a", "--offline", "--format", "json").stdout)["positions"][0]
+    assert (offline["id"], offline["current_price"], offline["price_source"]) == (row, "4.2000", "bid")
+    quoted_at = NOON - timedelta(seconds=3)  # the row's price_at; offline, the age is by this machine's clock
+    assert abs(int(offline["price_age_seconds"]) - (datetime.now(UTC) - quoted_at).total_seconds()) < 60
