@@ -39,6 +39,7 @@ EVENTS_ALL = EVENTS_TABLE[:7] + [Column("data", "data")]
 REPORT_REASONS = [
     Column("reason", "close reason"), Column("closes", "closes", "number"),
     Column("realized", "realized P&L", "money"), Column("unknown", "exit unknown", "number"),
+    Column("slippage", "slippage $", "money"), Column("slippage_percent", "slippage %", "money"),
 ]
 
 
@@ -110,7 +111,8 @@ def _compact(data: dict) -> str:
 
 
 def report_rows(report: Report) -> list[dict]:
-    return [{"reason": line.reason, "closes": line.closes, "realized": line.realized, "unknown": line.unknown}
+    return [{"reason": line.reason, "closes": line.closes, "realized": line.realized, "unknown": line.unknown,
+             "slippage": line.slippage, "slippage_percent": line.slippage_percent}
             for line in report.by_reason]
 
 

@@ -341,8 +341,10 @@ def _vanished(row: Row, snapshot: Snapshot) -> list[Action]:
 
 
 def _line(row: Row, order: Order, reason: str) -> ExitFill:
+    """A resting order's fill, triggered at its stop (an oco's take-profit leg: at its limit)."""
+    trigger = order.stop_price if order.stop_price is not None else order.limit_price
     return ExitFill(row.id, row.symbol, order.filled_qty, order.filled_avg_price, order.filled_at, reason, order.id,
-                    ExitSource.BROKER)
+                    ExitSource.BROKER, trigger)
 
 
 def _foreign_alert(row: Row, order: Order) -> Alert:

@@ -11,6 +11,8 @@ broker refuses the second (an option's duplicate client order id; a stock's
 DELETE for more than is still held, or for a position already gone).
 """
 
+from decimal import Decimal
+
 from pmctl.core.market import Order, Position
 from pmctl.core import closing, exits, pricing, protect, walk
 from pmctl.core.exits import ExitFill
@@ -113,7 +115,7 @@ def _never_received(row: Row, snapshot: Snapshot) -> list[Action]:
 
 def _sold(row: Row, order: Order) -> tuple[ExitFill, ...]:
     """The close order's fill as the exits ledger keeps it: the same line its answer may have recorded."""
-    line = exits.of_order(row, order, row.close_reason or Reason.FORCED_CLOSE)
+    line = exits.of_order(row, order, row.close_reason or Reason.FORCED_CLOSE, row.close_trigger_price)
     return () if line is None else (line,)
 
 
@@ -125,16 +127,17 @@ def on_answer(row: Row, close: Close, order: Order, position: Position | None) -
     """A close the broker answers as filled for all it held closes the row at once: the broker's quantity, not the
     row's, since sync makes the row follow it in this same pass. One answered with part filled is an exit
     recorded now (the row settles when the order ends); one with nothing filled yet is None."""
-    return _answered(row, close.reason, order, position)
+    return _answered(row, close.reason, order, position, close.trigger_price)
 
 
 def on_walked(row: Row, order: Order, position: Position | None) -> MarkClosed | ExitFill | None:
     """The answer to a walk's step (a replacement, or the market order of a deadline), settled as a close's."""
-    return _answered(row, row.close_reason or Reason.FORCED_CLOSE, order, position)
+    return _answered(row, row.close_reason or Reason.FORCED_CLOSE, order, position, row.close_trigger_price)
 
 
-def _answered(row: Row, reason: str, order: Order, position: Position | None) -> MarkClosed | ExitFill | None:
-    sold = exits.of_order(row, order, reason)
+def _answered(row: Row, reason: str, order: Order, position: Position | None,
+              trigger: Decimal | None) -> MarkClosed | ExitFill | None:
+    sold = exits.of_order(row, order, reason, trigger)
     if sold is None:
         return None
     whole = abs(position.qty) if position is not None else row.quantity

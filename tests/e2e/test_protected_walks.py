@@ -6,7 +6,10 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from helpers import fetch_rows
-from test_protection import CALL, check, option_row, policy, resting  # noqa: F401 (fixtures)
+import test_protection
+from test_protection import CALL, option_row, resting
+
+policy, check = test_protection.policy, test_protection.check  # the protected policy file and its check
 
 EXPIRY_DAY = datetime(2026, 2, 20, 19, 58, tzinfo=timezone.utc)  # 14:58 in New York on the call's expiration day
 

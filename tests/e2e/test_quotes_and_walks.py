@@ -261,3 +261,23 @@ def test_status_shows_the_price_judged_where_it_came_from_and_how_old_it_is(desk
     assert (offline["id"], offline["current_price"], offline["price_source"]) == (row, "4.2000", "bid")
     quoted_at = NOON - timedelta(seconds=3)  # the row's price_at; offline, the age is by this machine's clock
     assert abs(int(offline["price_age_seconds"]) - (datetime.now(UTC) - quoted_at).total_seconds()) < 60
+
+
+def test_report_shows_slippage_against_the_trigger_per_exit_reason(desk, state, database_url):
+    """The walk above filled at 3.75 on a stop triggered at a bid of 4.10: 0.35 a contract given up, $350 on 10,
+    8.54% of the $4,100 the position was worth at the trigger. A close by hand has no trigger to measure."""
+    test_an_unfilled_limit_walks_by_patch_to_a_fill_within_the_slippage_bound(desk, state, database_url)
+    state.set_position("a", "SPY", Decimal("20"), Decimal("690"))
+    state.set_price("SPY", Decimal("691"))
+    spy = insert_row(database_url, ticker="SPY", quantity=20, entry_price=Decimal("690"), instrument_type="STOCK")
+    assert desk("close", str(spy), "-a", "a", "--yes").exit_code == 0
+
+    result = desk("report", "--date", "2026-02-03", "--account", "a", "--format", "json")
+
+    assert result.exit_code == 0, result.stderr
+    reasons = {line["reason"]: line for line in json.loads(result.stdout)["by_reason"]}
+    assert (reasons["stop_loss"]["slippage"], reasons["stop_loss"]["slippage_percent"]) == ("350.0000", "8.54")
+    [by_hand] = [line for reason, line in reasons.items() if reason != "stop_loss"]
+    assert (by_hand["slippage"], by_hand["slippage_percent"]) == (None, None)
+    table = desk("report", "--date", "2026-02-03", "--account", "a", "--format", "plain").stdout
+    assert "slippage $" in table and "350" in table
