@@ -18,6 +18,7 @@ from pmctl.core.model import Row, Snapshot
 from pmctl.core.plan import Action, Close
 from pmctl.core.policy import Policy, Resolved
 from pmctl.core.policy_values import OPTION
+from pmctl.core.resting import resting
 from pmctl.core.quotes import LAST, LastTrade, Quote, TriggerPrice, Unusable, quote_problem, trigger_price
 from pmctl.core.vocabulary import Status
 
@@ -90,7 +91,9 @@ def walked(row: Row, order: Order, snapshot: Snapshot) -> list[Action]:
 
 
 def _to_market(row: Row, order: Order, step, snapshot: Snapshot) -> list[Action]:
-    """The market order for what the limit leaves, built by the close guard (nothing, if the guard refuses)."""
+    """The market order for what the limit leaves, built by the close guard (nothing, if the guard refuses), and
+    the protection to rest if the broker refuses it: none where one rests already (a partial close's, for what it
+    left), which the next cycle resizes, so a row never has two."""
     position = snapshot.position(row.symbol)
     remaining = order.qty - order.filled_qty
     try:
@@ -102,7 +105,8 @@ def _to_market(row: Row, order: Order, step, snapshot: Snapshot) -> list[Action]
     except closing.CloseRefused:
         return []
     released = remaining if order.status != "canceled" else Decimal(0)
-    return [replace(step, request=request, rearm=protect.again(row, snapshot, released))]
+    rearm = None if resting(row, snapshot) else protect.again(row, snapshot, released)
+    return [replace(step, request=request, rearm=rearm)]
 
 
 def _usable(row: Row, quote: Quote | None, profile: Resolved, snapshot: Snapshot) -> Quote | None:

@@ -134,3 +134,23 @@ def test_quotes_are_asked_only_for_held_rows_whose_profile_needs_them():
     assert pricing.quoted_symbols(rows, held, quoted) == (["AMD", "SPY"], [CALL])
     last = Policy.parse({"defaults": {"option": {"trigger": "last", "close_order": "market"}}})
     assert pricing.quoted_symbols(rows, held, last) == ([], [])
+
+
+PROTECTED = Policy.parse({"defaults": {"protect_at_broker": True}})
+
+
+def test_a_deadlines_market_order_carries_the_protection_to_rest_if_refused_but_never_a_second_one():
+    """The walk's first close cancelled the row's stop-limit: if the broker refuses the market order, the stop
+    rests again for all the limit held. A stop resting already (a partial close's, for what it left) is resized by
+    the next cycle instead: a row never has two."""
+    working = limit_order("pmctl-a-1-0-w2", "3.80")
+    held = position(CALL, price="4.50", available="0")
+    [step] = plan_check(snapshot([closing()], [held], [working], clock=EXPIRY_CLOCK, policy=PROTECTED)).of(WalkClose)
+    assert step.to_market and (step.rearm.order.qty, step.rearm.order.stop_price) == (Decimal(10), Decimal("4.15"))
+    assert step.rearm.order.client_order_id == "pmctl-a-1-stop-1"
+
+    rests = Order("o-s", "pmctl-a-1-stop-1", CALL, "sell", Decimal(4), Decimal(0), None, "stop_limit", "new", NOON,
+                  None, "sell_to_close", limit_price=Decimal("3.70"), stop_price=Decimal("4.15"))
+    beside = snapshot([closing()], [held], [working, rests], clock=EXPIRY_CLOCK, policy=PROTECTED)
+    [step] = plan_check(beside).of(WalkClose)
+    assert step.to_market and step.rearm is None
