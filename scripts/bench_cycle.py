@@ -4,7 +4,10 @@ For each book size N it serves N positions (half stocks, half option contracts)
 from the emulator with added broker latency, adopts them once, then measures
 steady-state cycles:
 
-- broker requests per cycle, from the emulator's request log;
+- broker requests per cycle, from the emulator's request log, beside what they
+  should be: 4, and one latest-quotes request per 100 symbols of each asset
+  class (every symbol is quoted two-sided; the policy makes stocks judge their
+  quote as options do by default);
 - database round trips per cycle, from an in-process run whose psycopg cursors
   and transactions are counted (each statement, BEGIN and COMMIT is one trip);
 - wall time and peak RSS of whole ``pmctl check`` processes (median of runs),
@@ -49,6 +52,8 @@ from pmctl.sim.state import SimState
 
 NOON = datetime(2026, 2, 3, 16, 0, tzinfo=timezone.utc)
 RUN_TIMEOUT = 300
+QUOTES_PER_REQUEST = 100
+POLICY_FILE = Path(tempfile.gettempdir()) / f"pmctl-bench-{os.getpid()}.toml"
 
 
 def symbols(n: int) -> list[str]:
@@ -66,12 +71,23 @@ def build_state(accounts: list[str], n: int) -> SimState:
             state.set_position(name, symbol, Decimal(10), Decimal(50))
     for symbol in symbols(n):
         state.set_price(symbol, Decimal("51.25"))
+        state.set_quote(symbol, Decimal("51.20"), Decimal("51.30"))
     return state
 
 
+def expected_requests(n: int) -> int:
+    """The account, the clock, the positions and the open orders, and one latest-quotes request per 100 symbols of
+    each asset class: ``4 + ceil(stocks / 100) + ceil(options / 100)``."""
+    stocks, options = (n + 1) // 2, n // 2
+    return 4 + -(-stocks // QUOTES_PER_REQUEST) + -(-options // QUOTES_PER_REQUEST)
+
+
 def pmctl_env(accounts: list[str], sim_url: str, database_url: str) -> dict[str, str]:
+    """Options judge their quote by default; the policy makes stocks judge theirs too, so both asset classes are
+    read in batches every cycle."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("PMCTL_")}
-    env.update({"PMCTL_DATABASE_URL": database_url, "PMCTL_ACCOUNTS": ",".join(accounts)})
+    env.update({"PMCTL_DATABASE_URL": database_url, "PMCTL_ACCOUNTS": ",".join(accounts),
+                "PMCTL_POLICY_FILE": str(POLICY_FILE)})
     for name in accounts:
         prefix = f"PMCTL_{name.upper()}_"
         env.update({prefix + "API_KEY": f"PK{name.upper()}BENCH", prefix + "SECRET_KEY": f"{name}-bench-secret",
@@ -292,20 +308,25 @@ def main() -> None:
         options.sizes, options.runs, options.accounts, options.baseline_max = "10", 1, 2, 10
     sizes = [int(part) for part in options.sizes.split(",")]
 
-    with server_url() as admin_url:
-        rows = [bench_size(admin_url, n, options.latency, options.runs, options.baseline_max) for n in sizes]
-        one = bench_accounts(admin_url, 1, 100, options.latency, options.runs)
-        many = bench_accounts(admin_url, options.accounts, 100, options.latency, options.runs)
+    POLICY_FILE.write_text('[defaults.stock]\ntrigger = "bid_ask"\n')
+    try:
+        with server_url() as admin_url:
+            rows = [bench_size(admin_url, n, options.latency, options.runs, options.baseline_max) for n in sizes]
+            one = bench_accounts(admin_url, 1, 100, options.latency, options.runs)
+            many = bench_accounts(admin_url, options.accounts, 100, options.latency, options.runs)
+    finally:
+        POLICY_FILE.unlink(missing_ok=True)
 
     print(f"pmctl check, broker latency {options.latency * 1000:g} ms per request, median of {options.runs} run(s)\n")
-    print("| positions | broker requests / cycle | DB round trips / cycle | DB connections | process wall s | "
-          "peak RSS MB | first cycle (adopts all) s | cycle in-process s | naive loop in-process s | "
-          "naive requests | naive / pmctl |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| positions | broker requests / cycle | 4 + ⌈stocks/100⌉ + ⌈options/100⌉ | DB round trips / cycle | "
+          "DB connections | process wall s | peak RSS MB | first cycle (adopts all) s | cycle in-process s | "
+          "naive loop in-process s | naive requests | naive / pmctl |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         naive = (f"{row['naive_wall']:.2f} | {row['naive_requests']} | {row['naive_wall'] / row['cycle']:.0f}x"
                  if "naive_wall" in row else "not run | - | -")
-        print(f"| {row['n']} | {row['requests']} | {row['statements']} | {row['connections']} | {row['wall']:.2f} | "
+        print(f"| {row['n']} | {row['requests']} | {expected_requests(row['n'])} | {row['statements']} | "
+              f"{row['connections']} | {row['wall']:.2f} | "
               f"{row['rss']:.0f} | {row['adoption']:.2f} | {row['cycle']:.3f} | {naive} |")
     print(f"\n| accounts (100 positions each) | wall s |\n|---:|---:|\n| 1 | {one:.2f} |\n"
           f"| {options.accounts} | {many:.2f} ({many / one:.2f}x) |")

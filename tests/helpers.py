@@ -51,3 +51,22 @@ def wait_until(predicate: Callable[[], object], what: str, timeout: float = 20.0
         if time.monotonic() >= deadline:
             pytest.fail(f"waited {timeout:g} s for {what}; it did not happen")
         time.sleep(interval)
+
+
+def quote(state, symbol: str, bid: str | Decimal, spread: str = "0.10") -> None:
+    """Move a contract's market: its last trade and its bid to ``bid``, its ask ``spread`` above.
+
+    An option's rules judge its bid (issue 14), and a quote the emulator derives from a last trade alone is
+    locked, which triggers nothing; a test that moves an option's price moves its book with this.
+    """
+    bid = Decimal(bid)
+    state.set_price(symbol, bid)
+    state.set_quote(symbol, bid, bid + Decimal(spread))
+
+
+def quote_mid(state, symbol: str, mid: str | Decimal, half_spread: str = "0.05") -> None:
+    """Move a symbol's market so that its last trade and the mid of its quote are both ``mid``: a profile that
+    judges the mid (the example policy's) sees the price the test names."""
+    mid, half = Decimal(mid), Decimal(half_spread)
+    state.set_price(symbol, mid)
+    state.set_quote(symbol, mid - half, mid + half)

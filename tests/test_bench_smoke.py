@@ -18,8 +18,8 @@ def test_benchmark_smoke_run_prints_constant_request_and_round_trip_counts(serve
     assert result.returncode == 0, result.stderr[-2000:]
     [row] = [line for line in result.stdout.splitlines() if line.startswith("| 10 |")]
     cells = [cell.strip() for cell in row.strip("|").split("|")]
-    assert cells[1] == "4"
-    assert int(cells[2]) <= 8
+    assert cells[1] == cells[2] == "6"  # 4, and one quote request for the 5 stocks and one for the 5 options
+    assert int(cells[3]) <= 8
     assert "`pmctl --help`" in result.stdout
 
 

@@ -46,6 +46,13 @@ def test_accounts_are_read_with_paper_defaults():
     assert settings.account("tiny") is tiny
 
 
+def test_market_data_feeds_default_to_the_free_ones_and_take_the_subscribed_ones():
+    large, tiny = load_settings({**LARGE, "PMCTL_TINY_STOCK_FEED": "SIP", "PMCTL_TINY_OPTION_FEED": "opra"},
+                                default_home=HOME).accounts
+    assert (large.stock_feed, large.option_feed) == ("iex", "indicative")
+    assert (tiny.stock_feed, tiny.option_feed) == ("sip", "opra")
+
+
 def test_secrets_never_show_in_repr_or_str():
     settings = load_settings(LARGE, default_home=HOME)
     text = f"{settings!r} {settings} {settings.accounts[0].api_key}"
@@ -78,6 +85,8 @@ MALFORMED = [
     ({**LARGE, "PMCTL_TINY_DATA_URL": "ftp://x"}, "PMCTL_TINY_DATA_URL='ftp://x' is not an http(s) URL"),
     ({**LARGE, "PMCTL_LARGE_BASE_URL": "https://api.alpaca.markets"}, "set PMCTL_LARGE_PAPER=false"),
     ({**LARGE, "PMCTL_LARGE_ACCOUNT_NUMBER": "PA 12"}, "PMCTL_LARGE_ACCOUNT_NUMBER='PA 12' is not an account number"),
+    ({**LARGE, "PMCTL_LARGE_STOCK_FEED": "opra"}, "PMCTL_LARGE_STOCK_FEED='opra' must be iex or sip"),
+    ({**LARGE, "PMCTL_TINY_OPTION_FEED": "sip"}, "PMCTL_TINY_OPTION_FEED='sip' must be indicative or opra"),
 ]
 
 

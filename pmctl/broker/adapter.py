@@ -7,7 +7,8 @@ commands that talk to the broker do.
 """
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import TypeVar
@@ -16,16 +17,20 @@ import requests
 from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, PositionIntent, QueryOrderStatus, TimeInForce
-from alpaca.trading.requests import ClosePositionRequest, GetCalendarRequest, GetOrdersRequest, MarketOrderRequest
+from alpaca.trading.requests import (
+    ClosePositionRequest, GetCalendarRequest, GetOrdersRequest, LimitOrderRequest, MarketOrderRequest,
+)
 from pydantic import ValidationError
 
 from pmctl.core.numbers import finite_decimal, num
 from pmctl.broker import errors
+from pmctl.broker.market_data import MarketData, batches
 from pmctl.broker.protective import ProtectiveOrders
 from pmctl.broker.transport import RetryPolicy, Retryable, configure, with_retries
 from pmctl.core.market import (
     MARKET_ZONE, AccountInfo, Clock, CloseRequest, Fill, NonTradeActivity, Order, Position, Session, as_utc,
 )
+from pmctl.core.quotes import Quote
 from pmctl.config import AccountConfig
 
 T = TypeVar("T")
@@ -35,6 +40,8 @@ ACTIVITIES_PAGE = 100
 #: under the 8 KB servers commonly accept (500 tickers of up to 6 letters and a comma, about 3.5 KB).
 STOCK_SYMBOLS_PER_REQUEST = 500
 OPTION_EVENTS = ("OPEXP", "OPEXC", "OPASN")
+#: Latest-quotes requests in flight at once for one account: below requests' pool of 10 connections per host.
+QUOTE_READERS = 4
 
 
 class AlpacaBroker(ProtectiveOrders):
@@ -45,9 +52,7 @@ class AlpacaBroker(ProtectiveOrders):
         key, secret = account.api_key.reveal(), account.secret_key.reveal()
         self._trading = TradingClient(key, secret, paper=account.paper, url_override=account.base_url)
         configure(self._trading, float(timeout))
-        self._config = account
-        self._timeout = timeout
-        self._stock_data = None
+        self._data = MarketData(account, float(timeout))
         self._policy = policy
         self._sleep = sleep
         self._account: AccountInfo | None = None
@@ -146,36 +151,53 @@ class AlpacaBroker(ProtectiveOrders):
                 request.symbol, ClosePositionRequest(qty=num(request.qty))))
         return self._send(action, request.client_order_id, lambda: self._trading.submit_order(_market_close(request)))
 
+    def submit_limit_close(self, request: CloseRequest, limit_price: Decimal) -> Order:
+        """Send one reducing limit order, once, good for the day, with the close's intent and client order id.
+
+        Only a close with an intent: a stock's close goes through its position, which takes no limit.
+        An unclear outcome is ``OrderOutcomeUnknown``.
+        """
+        if request.by_position:
+            raise ValueError(f"a close of {request.symbol} without an intent cannot be a limit order")
+        action = f"{request.side} {num(request.qty)} {request.symbol} to close at a limit of {num(limit_price)}"
+        order = LimitOrderRequest(symbol=request.symbol, qty=float(request.qty), side=OrderSide(request.side),
+                                  time_in_force=TimeInForce.DAY, limit_price=float(limit_price),
+                                  client_order_id=request.client_order_id,
+                                  position_intent=PositionIntent(request.position_intent))
+        return self._send(action, request.client_order_id, lambda: self._trading.submit_order(order))
+
+    def latest_quotes(self, stocks: Iterable[str], options: Iterable[str]) -> dict[str, Quote]:
+        """The latest quote of each symbol from the market-data API, on the account's feeds: one request per
+        100 symbols of each asset class, none for a class with no symbols, up to ``QUOTE_READERS`` at a time (a
+        5,000-position book is 50 requests: one after another they would cost 50 round trips of latency). A
+        symbol Alpaca has no quote for is left out; a batch that cannot be read fails the whole read."""
+        reads = [(batch, self._data.stock_quotes) for batch in batches(stocks)]
+        reads += [(batch, self._data.option_quotes) for batch in batches(options)]
+
+        def read(job) -> dict[str, Quote]:
+            batch, ask = job
+            return self._repeatable(f"read the quotes of {_some(batch)}", lambda: ask(batch))
+
+        found: dict[str, Quote] = {}
+        if len(reads) <= 1:
+            for job in reads:
+                found.update(read(job))
+            return found
+        with ThreadPoolExecutor(max_workers=min(len(reads), QUOTE_READERS)) as pool:
+            for quotes in pool.map(read, reads):
+                found.update(quotes)
+        return found
+
     def latest_trades(self, symbols: tuple[str, ...]) -> dict[str, Decimal]:
         """The last trade of each stock, from the market-data API on the account's stock feed: one request for
         them all (per ``STOCK_SYMBOLS_PER_REQUEST``). A symbol Alpaca has no trade for is left out."""
-        from alpaca.data.enums import DataFeed
-        from alpaca.data.requests import StockLatestTradeRequest
-
-        client = self._stock_client()
-        feed = DataFeed(self._config.stock_feed)
         prices: dict[str, Decimal] = {}
         for start in range(0, len(symbols), STOCK_SYMBOLS_PER_REQUEST):
             batch = list(symbols[start:start + STOCK_SYMBOLS_PER_REQUEST])
-            request = StockLatestTradeRequest(symbol_or_symbols=batch, feed=feed)
-            trades = self._repeatable(f"read the last trade of {', '.join(batch[:3])}{' …' if len(batch) > 3 else ''}",
-                                lambda request=request: client.get_stock_latest_trade(request))
-            try:
-                prices.update((symbol, finite_decimal(trade.price)) for symbol, trade in trades.items())
-            except ValueError as error:
-                raise errors.BrokerUnavailable(f"unreadable latest trade from the market-data API: {error}") from None
+            prices.update(self._repeatable(f"read the last trade of {_some(batch)}",
+                                           lambda batch=batch: self._data.stock_trades(batch)))
         return prices
 
-    def _stock_client(self):
-        """Made on first use: a cycle with no underlying level to watch never imports the data client."""
-        if self._stock_data is None:
-            from alpaca.data.historical.stock import StockHistoricalDataClient
-
-            account = self._config
-            self._stock_data = StockHistoricalDataClient(account.api_key.reveal(), account.secret_key.reveal(),
-                                                         url_override=account.data_url)
-            configure(self._stock_data, float(self._timeout))
-        return self._stock_data
 
     def fills_since(self, after: datetime) -> list[Fill]:
         """FILL activities after a time, oldest first, read raw: alpaca-py 0.44 cannot parse them."""
@@ -255,6 +277,12 @@ def _market_close(request: CloseRequest) -> MarketOrderRequest:
         client_order_id=request.client_order_id,
         position_intent=PositionIntent(request.position_intent),
     )
+
+
+def _some(symbols: list[str]) -> str:
+    """A batch named in an error message: its first symbols and how many more."""
+    shown = ", ".join(symbols[:3])
+    return shown if len(symbols) <= 3 else f"{shown} and {len(symbols) - 3} more"
 
 
 def _describe(error: Exception) -> str:

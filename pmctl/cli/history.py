@@ -1,5 +1,6 @@
 """``pmctl events`` and ``pmctl report``: the audit trail and the day's metrics. Database only."""
 
+import difflib
 import re
 from datetime import date, datetime, timedelta, timezone
 
@@ -88,13 +89,18 @@ def parse_since(text: str) -> datetime:
 
 
 def _check_kinds(asked: list[str], recorded: set[str]) -> None:
-    """A typo in ``--kind`` would match nothing and read as "no such event happened"."""
+    """A typo in ``--kind`` would match nothing and read as "no such event happened": the nearest kinds are named,
+    or, with none near, every kind (space-separated: the list has outgrown one readable line with commas)."""
     from pmctl.core.vocabulary import EVENT_KINDS
 
     known = EVENT_KINDS | recorded
     unknown = [kind for kind in asked if kind not in known]
-    if unknown:
-        raise UsageError(f"--kind {typed(unknown[0])}: no such event kind (known: {', '.join(sorted(known))})")
+    if not unknown:
+        return
+    near = difflib.get_close_matches(unknown[0], sorted(known), n=3)
+    if near:
+        raise UsageError(f"--kind {typed(unknown[0])}: no such event kind (did you mean {' or '.join(near)}?)")
+    raise UsageError(f"--kind {typed(unknown[0])}: no such event kind (known: {' '.join(sorted(known))})")
 
 
 def _day(text: str | None) -> date:

@@ -11,17 +11,20 @@ from pmctl.core.status import Line
 #: identifies a position (id, account, symbol, side, quantity, status) and whether the broker agrees stay.
 STATUS_TABLE = [
     Column("id", "id", "number"), Column("account", "account"), Column("symbol", "symbol"), Column("side", "side"),
-    Column("quantity", "qty", "number"), Column("status", "status"), Column("entry_price", "entry", "number", drop=6),
-    Column("current_price", "price", "number", drop=9), Column("pnl_dollars", "P&L $", "money", drop=10),
-    Column("pnl_percent", "P&L %", "money", drop=7), Column("stop_loss", "stop", "number", drop=5),
-    Column("take_profit", "target", "number", drop=4), Column("trailing_stop_price", "trail", "number", drop=3),
-    Column("hours_to_expiration", "expiry h", "number", drop=8), Column("next_exit", "next exit", drop=2),
+    Column("quantity", "qty", "number"), Column("status", "status"), Column("entry_price", "entry", "number", drop=7),
+    Column("current_price", "price", "number", drop=10), Column("price_from", "price from", drop=2),
+    Column("pnl_dollars", "P&L $", "money", drop=11),
+    Column("pnl_percent", "P&L %", "money", drop=8), Column("stop_loss", "stop", "number", drop=6),
+    Column("take_profit", "target", "number", drop=5), Column("trailing_stop_price", "trail", "number", drop=4),
+    Column("hours_to_expiration", "expiry h", "number", drop=9), Column("next_exit", "next exit", drop=3),
     Column("plan", "plan", drop=1), Column("broker", "broker", "match", wrap=True),
 ]
 STATUS_ALL = STATUS_TABLE[:6] + [
     Column("strategy", "strategy"), Column("tracked_as", "tracked as"), Column("entry_price", "entry", "number"),
-    Column("entry_time", "entered", "time"),
-    *STATUS_TABLE[7:13], Column("expiration_date", "expires"), Column("hours_to_expiration", "expiry h", "number"),
+    Column("entry_time", "entered", "time"), STATUS_TABLE[7],
+    Column("price_source", "price source"), Column("price_age_seconds", "price age s", "number"),
+    Column("quote_problem", "quote problem"),
+    *STATUS_TABLE[9:14], Column("expiration_date", "expires"), Column("hours_to_expiration", "expiry h", "number"),
     Column("plan", "plan"), Column("next_exit", "next exit"),
     Column("broker_quantity", "broker qty", "number"), Column("broker", "broker", "match"),
 ]
@@ -36,6 +39,7 @@ EVENTS_ALL = EVENTS_TABLE[:7] + [Column("data", "data")]
 REPORT_REASONS = [
     Column("reason", "close reason"), Column("closes", "closes", "number"),
     Column("realized", "realized P&L", "money"), Column("unknown", "exit unknown", "number"),
+    Column("slippage", "slippage $", "money"), Column("slippage_percent", "slippage %", "money"),
 ]
 
 
@@ -50,7 +54,8 @@ def status_rows(lines: list[Line]) -> list[dict]:
             "id": line.row.id, "account": line.row.account_name, "symbol": line.row.symbol, "side": line.row.side,
             "quantity": line.row.quantity, "status": line.row.status, "strategy": line.row.strategy_type,
             "tracked_as": line.row.tracked_as, "entry_price": line.row.entry_price, "entry_time": line.row.entry_time,
-            "current_price": line.price,
+            "current_price": line.price, "price_from": price_from(line), "price_source": line.price_source,
+            "price_age_seconds": line.price_age, "quote_problem": line.quote_problem or None,
             "pnl_dollars": line.pnl_dollars, "pnl_percent": line.pnl_percent, "stop_loss": line.stop_loss,
             "take_profit": line.take_profit, "trailing_stop_price": line.trailing_stop_price,
             "expiration_date": line.row.expiration_date, "hours_to_expiration": line.hours_to_expiration,
@@ -59,6 +64,18 @@ def status_rows(lines: list[Line]) -> list[dict]:
         }
         for line in lines
     ]
+
+
+def price_from(line: Line) -> str:
+    """Where a row's price came from, in a few characters: ``bid, 3 s``, ``last``, ``last, quote stale``."""
+    if line.price_source is None:
+        return ""
+    parts = [str(line.price_source)]
+    if line.price_age is not None:
+        parts.append(f"{num(line.price_age)} s")
+    if line.quote_problem:
+        parts.append(f"quote {line.quote_problem}")
+    return ", ".join(parts)
 
 
 def status_summary(rows: list[dict], unconfirmed: dict[str, str] | None = None) -> str:
@@ -106,7 +123,8 @@ def _compact(data: dict) -> str:
 
 
 def report_rows(report: Report) -> list[dict]:
-    return [{"reason": line.reason, "closes": line.closes, "realized": line.realized, "unknown": line.unknown}
+    return [{"reason": line.reason, "closes": line.closes, "realized": line.realized, "unknown": line.unknown,
+             "slippage": line.slippage, "slippage_percent": line.slippage_percent}
             for line in report.by_reason]
 
 

@@ -4,12 +4,13 @@ from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
-from pmctl.core import closing, protect, rules
+from pmctl.core import closing, pricing, protect, rules
 from pmctl.core.exit_plan import plan_in
 from pmctl.core.market import hours_to_expiration
 from pmctl.core.model import Row, Snapshot, too_recent
-from pmctl.core.vocabulary import AlertKind, Severity, Status
+from pmctl.core.vocabulary import AlertKind, PriceSource, QuoteProblem, Severity, Status
 from pmctl.core.plan import Action, Alert, ClearBrackets, Close, Defer, MarkClosed, Plan, Refresh
+from pmctl.core.quotes import TriggerPrice, unusable_alert
 from pmctl.core.pnl import pnl
 from pmctl.core.settle import plan_settle
 from pmctl.core.sync import as_followed, plan_sync, primary_rows, unexpected_short_alert
@@ -38,31 +39,43 @@ def plan_check(snapshot: Snapshot) -> Plan:
 
 
 def _monitor(row: Row, snapshot: Snapshot) -> list[Action]:
+    """The rules judge the row at the price its profile's ``trigger`` picks; where the quote cannot be used, the
+    price rules wait (an alert says why) while the clock's rules judge at the position's last trade."""
     position = snapshot.position(row.symbol)
     if position is None:
         return _missing(row, snapshot)
-    if position.current_price is None:
-        return []
     if position.side != row.direction:
         return []
-    price = position.current_price
+    judged = pricing.judged(row, position, snapshot)
+    usable = isinstance(judged, TriggerPrice)
+    price = judged.price if usable else position.current_price
+    if price is None:
+        return []
     evaluation = rules.evaluate(row, price, snapshot.clock, snapshot.sessions, plan_in(snapshot, row),
-                                snapshot.underlying_price(row))
+                                snapshot.underlying_price(row),
+                                waits="" if usable else f"no usable quote ({judged.problem}: {judged.detail})")
     dollars, percent = pnl(row, price)
     actions: list[Action] = [
-        Refresh(row.id, price, dollars, percent, evaluation.peak_price, evaluation.trailing_stop_price)
+        Refresh(row.id, price, dollars, percent, evaluation.peak_price if usable else row.peak_price,
+                evaluation.trailing_stop_price if usable else row.trailing_stop_price,
+                price_source=judged.source if usable else PriceSource.LAST,
+                price_at=snapshot.clock.timestamp - judged.age if usable and judged.age is not None else None)
     ]
+    if not usable and judged.problem != QuoteProblem.NO_LAST:
+        actions.append(unusable_alert(row.id, row.symbol, judged))
     if not protect.protects(row, snapshot):
         actions.extend(_missing_brackets(row, snapshot))
     actions.extend(_expiring(row, snapshot))
-    trailed = replace(row, peak_price=evaluation.peak_price, trailing_stop_price=evaluation.trailing_stop_price)
+    trailed = (replace(row, peak_price=evaluation.peak_price, trailing_stop_price=evaluation.trailing_stop_price)
+               if usable else row)
     if row.quarantined:
         return [*actions, *protect.plan_row(trailed, snapshot), unexpected_short_alert(row.id, position)]
+    trigger = judged if usable else None
     close = None
     if evaluation.first is not None:
-        close = _close(row, evaluation.first, snapshot)
+        close = _close(row, evaluation.first, snapshot, trigger=trigger)
     elif evaluation.scale_out is not None:
-        close = _close(row, evaluation.scale_out.exit, snapshot, evaluation.scale_out.quantity)
+        close = _close(row, evaluation.scale_out.exit, snapshot, evaluation.scale_out.quantity, trigger)
     if isinstance(close, Close):
         return [*actions, protect.with_rearm(close, trailed, snapshot)]
     return [*actions, *protect.plan_row(trailed, snapshot), *([close] if close else [])]
@@ -101,8 +114,10 @@ def _missing_brackets(row: Row, snapshot: Snapshot) -> list[Action]:
     ]
 
 
-def _close(row: Row, exit_: rules.Exit, snapshot: Snapshot, qty: Decimal | None = None) -> Action:
-    """The close an exit calls for (``qty``: part of the position, for a scale-out), or why it waits."""
+def _close(row: Row, exit_: rules.Exit, snapshot: Snapshot, qty: Decimal | None = None,
+           trigger: TriggerPrice | None = None) -> Action:
+    """The close an exit calls for (``qty``: part of the position, for a scale-out), priced as the row's profile
+    sends it, or why it waits."""
     if not snapshot.clock.is_open:
         return Defer(row.id, row.symbol, exit_.reason, f"deferred: market closed ({exit_.detail})")
     wait = _backoff(row)
@@ -110,7 +125,8 @@ def _close(row: Row, exit_: rules.Exit, snapshot: Snapshot, qty: Decimal | None 
         return Defer(row.id, row.symbol, exit_.reason,
                      f"deferred: {row.close_attempts} close attempt(s) failed; next try after "
                      f"{row.close_submitted_at + wait:%H:%M:%S} UTC ({exit_.detail})")
-    return closing.close_action(row, exit_.reason, qty, exit_.text, snapshot)
+    close = closing.close_action(row, exit_.reason, qty, exit_.text, snapshot)
+    return pricing.priced_close(row, close, trigger, snapshot) if isinstance(close, Close) else close
 
 
 def _backoff(row: Row) -> timedelta:

@@ -3,9 +3,9 @@ share, so a log line and a dry run never describe the same action two ways."""
 
 from decimal import Decimal
 
-from pmctl.core.numbers import num
+from pmctl.core.numbers import money, num
 from pmctl.core.plan import (Adopt, Alert, Arm, AwaitPosition, ChangeQuantity, ClearBrackets, Close, Defer, Disarm,
-                             Edit, FollowEntry, MarkClosed, Rearm, RecordProtection, Reopen, TakePlan)
+                             Edit, FollowEntry, MarkClosed, Rearm, RecordProtection, Reopen, TakePlan, WalkClose)
 from pmctl.core.vocabulary import TRADE_PLANS
 
 
@@ -17,6 +17,12 @@ def describe(action) -> str:
         cancels = f", cancelling {len(action.cancel_order_ids)} own order(s) first" if action.cancel_order_ids else ""
         return (f"close row {action.row_id} for {action.reason}: {action.side} {num(action.qty)} "
                 f"{action.symbol} {sent}{cancels} ({action.why})")
+    if isinstance(action, WalkClose):
+        if action.to_market:
+            return (f"walk row {action.row_id} {action.symbol}: cancel order {action.order_id} and close "
+                    f"{num(action.request.qty)} at market as {action.client_order_id} ({action.why})")
+        return (f"walk row {action.row_id} {action.symbol}: replace order {action.order_id} with a limit of "
+                f"{money(action.new_limit)} as {action.client_order_id} ({action.why})")
     if isinstance(action, Defer):
         return f"hold row {action.row_id} {action.symbol}: {action.reason} due, {action.why}"
     if isinstance(action, MarkClosed):

@@ -23,7 +23,8 @@ from pmctl.core.vocabulary import ExitSource
 @dataclass(frozen=True)
 class ExitFill:
     """Part or all of a row's position that left it: ``price`` None is unknown (no fill the broker shows),
-    ``time`` None is not reported (the ledger then dates it when it was recorded)."""
+    ``time`` None is not reported (the ledger then dates it when it was recorded). ``trigger``: the price that
+    set it off (a close's trigger price, a resting order's stop), the measure of its slippage; None: none did."""
 
     row_id: int
     symbol: str
@@ -33,14 +34,15 @@ class ExitFill:
     reason: str
     order_id: str | None
     source: ExitSource
+    trigger: Decimal | None = None
 
 
-def of_order(row: Row, order: Order, reason: str) -> ExitFill | None:
-    """pmctl's close order as far as it has filled (None: nothing yet)."""
+def of_order(row: Row, order: Order, reason: str, trigger: Decimal | None = None) -> ExitFill | None:
+    """pmctl's close order as far as it has filled (None: nothing yet), with the price that triggered the close."""
     if order.filled_qty <= 0:
         return None
     return ExitFill(row.id, row.symbol, order.filled_qty, order.filled_avg_price, order.filled_at, reason, order.id,
-                    ExitSource.PMCTL)
+                    ExitSource.PMCTL, trigger)
 
 
 def without_fill(row: Row, quantity: Decimal, reason: str, price: Decimal | None = None) -> ExitFill:

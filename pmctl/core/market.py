@@ -159,9 +159,14 @@ class NonTradeActivity:
     day: date
 
 
+#: A close's order types: what Alpaca's ``type`` says.
+MARKET = "market"
+LIMIT = "limit"
+
+
 @dataclass(frozen=True)
 class CloseRequest:
-    """A market order that reduces a held position. Built only by the core's close guard.
+    """An order that reduces a held position. Built only by the core's close guard.
 
     A close with an intent (an option's ``sell_to_close``/``buy_to_close``) goes
     to POST /v2/orders under ``client_order_id``: the broker refuses the intent
@@ -169,7 +174,8 @@ class CloseRequest:
     no intent it enforces on equities) goes to DELETE /v2/positions/{symbol}?qty=N,
     which the broker refuses once flat (404) or for more than is held (403);
     that request carries no client order id, so ``client_order_id`` names the
-    claim on the row only.
+    claim on the row only. ``order_type`` is ``market`` or, for an order with
+    an intent, ``limit`` at ``limit_price``.
     """
 
     symbol: str
@@ -177,6 +183,8 @@ class CloseRequest:
     qty: Decimal
     client_order_id: str
     position_intent: str | None
+    order_type: str = MARKET
+    limit_price: Decimal | None = None
 
     @property
     def by_position(self) -> bool:

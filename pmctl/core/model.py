@@ -10,6 +10,10 @@ from uuid import UUID
 from pmctl.core.market import Clock, Fill, NonTradeActivity, Order, Position, Session
 from pmctl.config import RuleDefaults
 from pmctl.core.policy import Policy
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pmctl.core.quotes import Quote
 from pmctl.core.vocabulary import Side, Status, Tracking
 
 
@@ -59,6 +63,10 @@ class Row:
     underlying_target: Decimal | None = None
     scale_out_done: int = 0
     execution_uuid: UUID | None = None
+    close_trigger_price: Decimal | None = None
+    close_trigger_source: str | None = None
+    price_source: str | None = None
+    price_at: datetime | None = None
     protect_seq: int = 0
 
     @property
@@ -103,6 +111,8 @@ class Snapshot:
     are never taken for another exit. ``protect_orders`` holds what the broker
     says of each protective order a row names that is no longer open (looked up
     by id; None: unknown to the broker): filled, the row settles at its fill.
+    ``quotes``: the latest quote of every held symbol whose profile prices it
+    from the quote (``pmctl.core.pricing``).
     """
 
     account: str
@@ -123,6 +133,7 @@ class Snapshot:
     pending_plans: tuple["PendingPlan", ...] = ()
     underlying_prices: Mapping[str, Decimal] = field(default_factory=dict)
     recorded_exits: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    quotes: Mapping[str, "Quote"] = field(default_factory=dict)
     protect_orders: Mapping[str, Order | None] = field(default_factory=dict)
 
     @property

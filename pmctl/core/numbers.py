@@ -29,3 +29,11 @@ def stored(value: Decimal) -> Decimal:
     """A value as the ledger's NUMERIC(…, 4) columns keep it: four places, half away from zero as PostgreSQL
     rounds, so what pmctl computes and what the database holds agree to the last digit."""
     return value.quantize(STORED_PLACES, rounding=ROUND_HALF_UP)
+
+
+def money(value: Decimal) -> str:
+    """A price as the desk writes it: at least cents, more places only where they matter (1.80, 0.9999)."""
+    normal = value.normalize()
+    if normal.as_tuple().exponent < -2:
+        return f"{normal:f}"
+    return f"{value.quantize(Decimal('0.01')):f}"

@@ -10,16 +10,21 @@ from decimal import Decimal
 from uuid import UUID
 
 from pmctl.core.exits import ExitFill
-from pmctl.core.market import CloseRequest, ProtectiveOrder
+from pmctl.core.market import MARKET, CloseRequest, ProtectiveOrder
 from pmctl.core.numbers import num
 
 
 @dataclass(frozen=True)
 class Close:
-    """Send a reducing market order for a row's position (after cancelling pmctl's own orders on it).
+    """Send a reducing order for a row's position (after cancelling pmctl's own orders on it).
 
     ``client_order_id`` is the claim recorded on the row; only an order with an
     intent (an option's) carries it to the broker (``CloseRequest``).
+    ``order_type`` is ``market`` or ``limit`` (at ``limit_price``, walked each
+    cycle it stays unfilled: ``pmctl.core.walk``); ``trigger_price`` and
+    ``trigger_source`` are the price the rule fired on and where it came from
+    (``bid``, ``mid``, ``last`` …), kept so slippage can be measured against
+    the fill.
     ``rearm``: the protection to rest again at the broker if the close is refused
     while the position is still held (the close cancels it first: it holds the
     quantity); ``rest``: the protection for what a partial close leaves, rested
@@ -35,13 +40,21 @@ class Close:
     position_intent: str | None
     cancel_order_ids: tuple[str, ...]
     why: str
+    order_type: str = MARKET
+    limit_price: Decimal | None = None
+    trigger_price: Decimal | None = None
+    trigger_source: str | None = None
     rearm: "Arm | None" = None
     rest: "Arm | None" = None
 
     @property
     def request(self) -> CloseRequest:
-        """What the adapter sends: built from what the close guard decided, never decided again."""
-        return CloseRequest(self.symbol, self.side, self.qty, self.client_order_id, self.position_intent)
+        """What the adapter sends: built from what the close guard decided, never decided again.
+
+        The trigger stays here: it is pmctl's measure of the close, not part of the order.
+        """
+        return CloseRequest(self.symbol, self.side, self.qty, self.client_order_id, self.position_intent,
+                            self.order_type, self.limit_price)
 
     @property
     def route(self) -> str:
@@ -49,6 +62,35 @@ class Close:
         if self.position_intent:
             return "POST /v2/orders"
         return f"DELETE /v2/positions/{self.symbol}?qty={num(self.qty)}"
+
+
+@dataclass(frozen=True)
+class WalkClose:
+    """Re-price a limit close still working at the broker: ``PATCH /v2/orders/{order_id}`` to ``new_limit``.
+
+    ``client_order_id`` is the one the replacement is sent under, derived from
+    the row's claim and the step (``pmctl.core.walk.step_client_order_id``), so
+    a replacement whose answer was lost is found again by it. ``new_limit``
+    None: a deadline has passed, the limit is cancelled and the rest goes as a
+    market order: ``request``, as the close guard built it for what the limit
+    leaves (``client_order_id`` is then the claim's ``-m``), and ``rearm``, the
+    protection to rest again if the broker refuses that market order (a
+    protected row's first close had cancelled it).
+    """
+
+    row_id: int
+    symbol: str
+    order_id: str
+    client_order_id: str
+    old_limit: Decimal
+    new_limit: Decimal | None
+    why: str
+    request: CloseRequest | None = None
+    rearm: "Arm | None" = None
+
+    @property
+    def to_market(self) -> bool:
+        return self.new_limit is None
 
 
 @dataclass(frozen=True)
@@ -196,7 +238,11 @@ class FollowEntry:
 
 @dataclass(frozen=True)
 class Refresh:
-    """Bookkeeping: the latest price, P&L and trailing levels of an open row."""
+    """Bookkeeping: the latest price, P&L and trailing levels of an open row.
+
+    ``price_source``: where ``current_price`` came from (``bid``, ``mid``, ``last`` …); ``price_at``: when it was
+    quoted or printed (None: the broker gave no time).
+    """
 
     row_id: int
     current_price: Decimal
@@ -204,6 +250,8 @@ class Refresh:
     pnl_percent: Decimal
     peak_price: Decimal | None
     trailing_stop_price: Decimal | None
+    price_source: str | None = None
+    price_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -350,11 +398,12 @@ class RecordProtection:
 #: What protects a row at the broker; applied by ``pmctl.shell.protecting``.
 PROTECTIONS = (Arm, Rearm, Disarm, RecordProtection)
 
-Action = (Close | Defer | MarkClosed | Reopen | Adopt | TakePlan | ChangeQuantity | FollowEntry | Refresh | Alert
-          | ClearBrackets | Edit | AwaitPosition | Arm | Rearm | Disarm | RecordProtection)
+Action = (Close | WalkClose | Defer | MarkClosed | Reopen | Adopt | TakePlan | ChangeQuantity | FollowEntry | Refresh
+          | Alert | ClearBrackets | Edit | AwaitPosition | Arm | Rearm | Disarm | RecordProtection)
 
 #: Actions that change a position's state or send an order; a dry-run holding one exits 3.
-CHANGES = (Close, MarkClosed, Reopen, Adopt, TakePlan, ChangeQuantity, FollowEntry, Edit, AwaitPosition, *PROTECTIONS)
+CHANGES = (Close, WalkClose, MarkClosed, Reopen, Adopt, TakePlan, ChangeQuantity, FollowEntry, Edit, AwaitPosition,
+           *PROTECTIONS)
 
 
 @dataclass(frozen=True)

@@ -81,8 +81,10 @@ def plan_row(row: Row, snapshot: Snapshot) -> list[Action]:
     return actions + _recorded(row, keep) + _follow(row, keep, want, snapshot)
 
 
-def wanted(row: Row, position: Position, snapshot: Snapshot, ours: list[Resting]) -> Wanted:
-    """The order that should rest for ``row`` (named once it is armed, ``_arm``)."""
+def wanted(row: Row, position: Position, snapshot: Snapshot, ours: list[Resting],
+           released: Decimal = Decimal(0)) -> Wanted:
+    """The order that should rest for ``row`` (named once it is armed, ``_arm``); ``released``: what pmctl's own
+    close held of the position and no longer does (a walking limit cancelled for a deadline's market order)."""
     plan = plan_in(snapshot, row)
     level = stop_level(row, plan, snapshot)
     if level is None:
@@ -95,7 +97,7 @@ def wanted(row: Row, position: Position, snapshot: Snapshot, ours: list[Resting]
     if price is None or (stop >= price if side == "sell" else stop <= price):
         return Wanted(None, reason, f"the stop {num(stop)} is through the price {num(price or 0)}: the rules decide",
                       hold=True)
-    available = position.qty_available + sum((group.held for group in ours), Decimal(0))
+    available = position.qty_available + released + sum((group.held for group in ours), Decimal(0))
     qty = min(abs(position.qty), available).to_integral_value(rounding=ROUND_DOWN)
     if qty <= 0:
         return Wanted(None, reason, f"nothing of {row.symbol} is left to protect: orders pmctl did not place hold it")
@@ -138,17 +140,27 @@ def stop_level(row: Row, plan: ExitPlan, snapshot: Snapshot) -> tuple[Decimal, s
 def with_rearm(close: Close | Alert, row: Row, snapshot: Snapshot) -> Close | Alert:
     """A close of a protected row, with the protection to rest again if the broker refuses it (the close cancels
     what rests first: it holds the quantity), and, for a partial close, what to rest for the rest once sent."""
-    position = snapshot.position(row.symbol)
-    if not isinstance(close, Close) or position is None or not protects(row, snapshot) or row.quarantined:
+    if not isinstance(close, Close):
         return close
-    want = wanted(row, position, snapshot, resting(row, snapshot))
-    if want.order is None:
+    arm = again(row, snapshot)
+    if arm is None:
         return close
-    arm = _arm(snapshot.account, row, want, row.protect_seq + 1)
-    left = want.order.qty - close.qty
+    left = arm.order.qty - close.qty
     rest = replace(arm, order=replace(arm.order, qty=left), why=f"{arm.why}, for the {num(left)} left") \
         if left > 0 else None
     return replace(close, rearm=replace(arm, why=f"{arm.why}, again: the close was refused"), rest=rest)
+
+
+def again(row: Row, snapshot: Snapshot, released: Decimal = Decimal(0)) -> Arm | None:
+    """The protection a protected row rests if pmctl's close of it is refused while the position is held (None:
+    its profile rests none, or no stop can rest now); ``released`` as ``wanted`` takes it."""
+    position = snapshot.position(row.symbol)
+    if position is None or not protects(row, snapshot) or row.quarantined:
+        return None
+    want = wanted(row, position, snapshot, resting(row, snapshot), released)
+    if want.order is None:
+        return None
+    return _arm(snapshot.account, row, want, row.protect_seq + 1)
 
 
 def filled_protection(row: Row, snapshot: Snapshot) -> MarkClosed | None:
@@ -329,8 +341,10 @@ def _vanished(row: Row, snapshot: Snapshot) -> list[Action]:
 
 
 def _line(row: Row, order: Order, reason: str) -> ExitFill:
+    """A resting order's fill, triggered at its stop (an oco's take-profit leg: at its limit)."""
+    trigger = order.stop_price if order.stop_price is not None else order.limit_price
     return ExitFill(row.id, row.symbol, order.filled_qty, order.filled_avg_price, order.filled_at, reason, order.id,
-                    ExitSource.BROKER)
+                    ExitSource.BROKER, trigger)
 
 
 def _foreign_alert(row: Row, order: Order) -> Alert:

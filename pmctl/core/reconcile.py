@@ -224,7 +224,8 @@ def _gone_row(row: Row, snapshot: Snapshot, grace: timedelta) -> Finding:
 
 def _close_order_fill(row: Row, order) -> tuple[exits.ExitFill, ...]:
     """What the row's own close order sold before it ended: its line, at the order's cumulative fill."""
-    line = None if order is None else exits.of_order(row, order, row.close_reason or Reason.CLOSED_AT_BROKER)
+    line = None if order is None else exits.of_order(row, order, row.close_reason or Reason.CLOSED_AT_BROKER,
+                                                                row.close_trigger_price)
     return () if line is None else (line,)
 
 

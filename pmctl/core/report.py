@@ -6,6 +6,12 @@ and quantity, so a stop that filled in two orders, a scale-out of a row still
 open and a hand sale all count. A row closed before the ledger existed has no
 exit lines and counts as it did then, from its exit price and quantity.
 
+Slippage is measured per exit against the price that triggered it (the close's
+trigger price, a resting order's stop): in dollars, what the fill gave up
+against that price (negative: it did better), and as a percent of the
+position's value at that price. Exits with no trigger (an operator's close, a
+hand sale, an expiry) or no fill price are left out of it.
+
 Exits whose price is unknown (a phantom closed without evidence) are counted
 apart: their P&L is unknown, not zero. A closed row is a win, a loss or
 break-even on the sum of all its exits (whatever their day); one with an exit
@@ -20,6 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from pmctl import occ
 from pmctl.core.model import Row
 from pmctl.core.pnl import pnl
 
@@ -32,10 +39,20 @@ class Exit:
     quantity: Decimal
     price: Decimal | None
     reason: str
+    trigger: Decimal | None = None
 
     @property
     def realized(self) -> Decimal | None:
         return None if self.price is None else pnl(replace(self.row, quantity=self.quantity), self.price)[0]
+
+    @property
+    def slippage(self) -> tuple[Decimal, Decimal] | None:
+        """(dollars given up against the trigger, the position's value at the trigger); None: not measurable."""
+        if self.price is None or self.trigger is None:
+            return None
+        sold = replace(self.row, quantity=self.quantity)
+        lost = pnl(sold, self.trigger)[0] - pnl(sold, self.price)[0]
+        return lost, self.trigger * self.quantity * occ.multiplier(self.row.symbol)
 
 
 @dataclass(frozen=True)
@@ -59,12 +76,16 @@ class Closed:
 
 @dataclass(frozen=True)
 class ReasonLine:
-    """``closes``: the rows with an exit of this reason that day; ``unknown``: those of them at a price unknown."""
+    """``closes``: the rows with an exit of this reason that day; ``unknown``: those of them at a price unknown;
+    ``slippage``: dollars given up against the trigger prices over the exits that had one, and as a percent of
+    their value at those prices (None: no exit of this reason had one)."""
 
     reason: str
     closes: int
     realized: Decimal
     unknown: int
+    slippage: Decimal | None = None
+    slippage_percent: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -91,14 +112,17 @@ def daily_report(day: date, accounts: tuple[str, ...], opened: int, closed: list
                  exits: Iterable[Exit] = ()) -> Report:
     """``closed``: the rows closed that day; ``exits``: the ledger's exits of that day, of any row."""
     groups: dict[str, dict[int, list[Decimal | None]]] = defaultdict(lambda: defaultdict(list))
+    slips: dict[str, list[tuple[Decimal, Decimal]]] = defaultdict(list)
     for line in exits:
         groups[line.reason or "unknown"][line.row.id].append(line.realized)
+        if (slip := line.slippage) is not None:
+            slips[line.reason or "unknown"].append(slip)
     for item in closed:
         if not item.exits:
             groups[item.reason or "unknown"][item.row.id].append(item.realized)
     lines = tuple(
         ReasonLine(reason, len(rows), sum((v for values in rows.values() for v in values if v is not None), Decimal(0)),
-                   sum(1 for values in rows.values() if None in values))
+                   sum(1 for values in rows.values() if None in values), *_slippage(slips.get(reason, [])))
         for reason, rows in sorted(groups.items())
     )
     outcomes = [value for item in closed if (value := item.realized) is not None]
@@ -116,3 +140,12 @@ def daily_report(day: date, accounts: tuple[str, ...], opened: int, closed: list
         break_even=sum(1 for value in outcomes if value == 0),
         average_hold=sum(holds, timedelta(0)) / len(holds) if holds else None,
     )
+
+
+def _slippage(slips: list[tuple[Decimal, Decimal]]) -> tuple[Decimal | None, Decimal | None]:
+    """Dollars given up over these exits, and as a percent of their value at their triggers."""
+    if not slips:
+        return None, None
+    lost = sum((dollars for dollars, _ in slips), Decimal(0))
+    value = sum((worth for _, worth in slips), Decimal(0))
+    return lost, (lost / value * 100).quantize(Decimal("0.01")) if value else None

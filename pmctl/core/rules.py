@@ -100,15 +100,17 @@ class _Trail:
 
 
 def evaluate(row: Row, price: Decimal, clock: Clock, sessions: tuple[Session, ...], plan: ExitPlan,
-             underlying_price: Decimal | None = None) -> Evaluation:
+             underlying_price: Decimal | None = None, waits: str = "") -> Evaluation:
     """Check every rule for ``row`` at ``price`` under ``plan``.
 
     ``sessions`` is the broker calendar for the range ``calendar_window`` asked for; ``underlying_price`` the
-    last trade of an option's underlying, where the plan has underlying levels.
+    last trade of an option's underlying, where the plan has underlying levels. ``waits``: why the price rules
+    may not act this cycle whatever the price (a quote that cannot be used), as inside the minimum hold; the
+    calendar's rules and the clock's still do.
     """
     profit = _profit_percent(row, price)
     held = clock.timestamp - row.entry_time
-    waiting = _minimum_hold(plan, held, profit)
+    waiting = waits or _minimum_hold(plan, held, profit)
     trail = _trail(row, price, plan)
     checks = [
         _level_check(Reason.STOP_LOSS, "stop", plan.stop, row, price, against=True),

@@ -11,8 +11,10 @@ broker refuses the second (an option's duplicate client order id; a stock's
 DELETE for more than is still held, or for a position already gone).
 """
 
+from decimal import Decimal
+
 from pmctl.core.market import Order, Position
-from pmctl.core import closing, exits, protect
+from pmctl.core import closing, exits, pricing, protect, walk
 from pmctl.core.exits import ExitFill
 from pmctl.core.numbers import num
 from pmctl.core.model import Row, Snapshot
@@ -25,11 +27,11 @@ WORKING = {"new", "accepted", "pending_new", "accepted_for_bidding", "partially_
 
 def plan_settle(snapshot: Snapshot) -> list[Action]:
     actions: list[Action] = []
-    open_by_client_id = {order.client_order_id: order for order in snapshot.open_orders}
+    open_by_claim = walk.latest_by_claim(snapshot.open_orders)
     for row in snapshot.rows:
         if row.status != Status.CLOSING or not row.close_client_order_id:
             continue
-        order = open_by_client_id.get(row.close_client_order_id) or snapshot.close_orders.get(row.close_client_order_id)
+        order = open_by_claim.get(row.close_client_order_id) or snapshot.close_orders.get(row.close_client_order_id)
         actions.extend(settle_row(row, order, snapshot))
     return actions
 
@@ -39,10 +41,10 @@ def settle_row(row: Row, order: Order | None, snapshot: Snapshot) -> list[Action
     if order is None:
         return _never_received(row, snapshot)
     if order.status in WORKING:
-        return []
+        return pricing.walked(row, order, snapshot)
     if order.is_filled:
         return _filled(row, order)
-    return _ended_unfilled(row, order)
+    return pricing.walked(row, order, snapshot) or _ended_unfilled(row, order)
 
 
 def _filled(row: Row, order: Order) -> list[Action]:
@@ -108,12 +110,12 @@ def _never_received(row: Row, snapshot: Snapshot) -> list[Action]:
     resend = Close(row.id, request.symbol, request.side, request.qty, row.close_reason or Reason.FORCED_CLOSE,
                    request.client_order_id, request.position_intent, tuple(order.id for order in cancel),
                    f"resend: {never} reached the broker")
-    return [protect.with_rearm(resend, row, snapshot)]
+    return [protect.with_rearm(pricing.resent(row, resend, snapshot), row, snapshot)]
 
 
 def _sold(row: Row, order: Order) -> tuple[ExitFill, ...]:
     """The close order's fill as the exits ledger keeps it: the same line its answer may have recorded."""
-    line = exits.of_order(row, order, row.close_reason or Reason.FORCED_CLOSE)
+    line = exits.of_order(row, order, row.close_reason or Reason.FORCED_CLOSE, row.close_trigger_price)
     return () if line is None else (line,)
 
 
@@ -125,13 +127,23 @@ def on_answer(row: Row, close: Close, order: Order, position: Position | None) -
     """A close the broker answers as filled for all it held closes the row at once: the broker's quantity, not the
     row's, since sync makes the row follow it in this same pass. One answered with part filled is an exit
     recorded now (the row settles when the order ends); one with nothing filled yet is None."""
-    sold = exits.of_order(row, order, close.reason)
+    return _answered(row, close.reason, order, position, close.trigger_price)
+
+
+def on_walked(row: Row, order: Order, position: Position | None) -> MarkClosed | ExitFill | None:
+    """The answer to a walk's step (a replacement, or the market order of a deadline), settled as a close's."""
+    return _answered(row, row.close_reason or Reason.FORCED_CLOSE, order, position, row.close_trigger_price)
+
+
+def _answered(row: Row, reason: str, order: Order, position: Position | None,
+              trigger: Decimal | None) -> MarkClosed | ExitFill | None:
+    sold = exits.of_order(row, order, reason, trigger)
     if sold is None:
         return None
     whole = abs(position.qty) if position is not None else row.quantity
     if not (order.is_filled and order.filled_qty >= whole):
         return sold
-    return MarkClosed(row.id, row.symbol, close.reason, order.filled_avg_price, order.filled_at, order.id,
+    return MarkClosed(row.id, row.symbol, reason, order.filled_avg_price, order.filled_at, order.id,
                       f"close order filled at {order.filled_avg_price}", exits=(sold,))
 
 

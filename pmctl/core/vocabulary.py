@@ -116,6 +116,7 @@ class AlertKind(StrEnum):
     NEEDS_RECONCILE = ("needs_reconcile", True, True)
     PHANTOM_FOUND = ("phantom_found", True, True)
     EXPIRING_SOON = ("expiring_soon", True, True)
+    QUOTE_UNUSABLE = ("quote_unusable", True, True)
     FOREIGN_ORDER = ("foreign_order", True, True)
     EXIT_TRIGGERED = ("exit_triggered", False, True)
     ACCOUNT_REFUSED = ("account_refused", False, True)
@@ -134,6 +135,29 @@ class Severity(StrEnum):
     CRITICAL = "critical"
 
 
+class PriceSource(StrEnum):
+    """Which price a rule judged (``trigger``): a side of the quote, a point inside it, or the last trade."""
+
+    BID = "bid"
+    ASK = "ask"
+    MID = "mid"
+    PESSIMISTIC_MID = "pessimistic_mid"
+    LAST = "last"
+
+
+class QuoteProblem(StrEnum):
+    """Why a quote may not trigger a price rule: each a way a book lies about what a position would fetch."""
+
+    MISSING = "missing"  # no quote for the symbol this cycle
+    STALE = "stale"  # older than max_quote_age_seconds by the broker's clock
+    ZERO_BID = "zero_bid"  # nobody bids: a long's exit would sell into nothing
+    ZERO_ASK = "zero_ask"  # nobody offers: a short's exit would buy from nobody
+    CROSSED = "crossed"  # bid above ask
+    LOCKED = "locked"  # bid equal to ask
+    WIDE = "wide"  # spread wider than max_spread_percent of the mid
+    NO_LAST = "no_last"  # the profile says ``last`` and the broker gave no last trade
+
+
 class EventKind(StrEnum):
     """``position_events.event_type`` as pmctl writes it, besides the recorded alert kinds."""
 
@@ -143,6 +167,7 @@ class EventKind(StrEnum):
     PRICE_UPDATE = "price_update"
     EXIT_TRIGGERED = "exit_triggered"
     ORDER_SUBMITTED = "order_submitted"
+    ORDER_REPLACED = "order_replaced"  # a limit close re-priced (PATCH), or cancelled for a market order at a deadline
     ORDER_FAILED = "order_failed"
     ORDER_UNKNOWN = "order_unknown"
     CLOSED = "closed"

@@ -24,11 +24,11 @@ import psycopg
 from pmctl.broker import errors
 from pmctl.core import settle
 from pmctl.core.exits import ExitFill
-from pmctl.core.market import Order
+from pmctl.core.market import LIMIT, Order
 from pmctl.core.model import Row, Snapshot
 from pmctl.core.numbers import num
 from pmctl.core.plan import (PROTECTIONS, Action, Adopt, Alert, Arm, AwaitPosition, ChangeQuantity, ClearBrackets,
-                              Close, Defer, Edit, FollowEntry, MarkClosed, Plan, Refresh, Reopen, TakePlan)
+                              Close, Defer, Edit, FollowEntry, MarkClosed, Plan, Refresh, Reopen, TakePlan, WalkClose)
 from pmctl.core.vocabulary import TRADE_PLANS, EventKind, OutcomeStatus, Severity
 from pmctl.shell.ports import Broker
 from pmctl.shell.protecting import Protector
@@ -83,6 +83,8 @@ class Applier:
                 outcomes.append(Outcome(action, action.why, OutcomeStatus.DEFERRED))
             elif isinstance(action, Close):
                 outcomes.append(self._close(action))
+            elif isinstance(action, WalkClose):
+                outcomes.append(self._walk(action))
             elif isinstance(action, Edit):
                 outcomes.append(self._edit(action))
             elif isinstance(action, AwaitPosition):
@@ -206,15 +208,19 @@ class Applier:
         cancelled = [order for order in self.snapshot.open_orders if order.id in action.cancel_order_ids]
         with self.conn.transaction():
             if not positions.mark_closing(self.conn, self.account, row.id, row.status, request.client_order_id,
-                                          request.qty, action.reason, self.now):
+                                          request.qty, action.reason, self.now, action.trigger_price,
+                                          action.trigger_source):
                 return Outcome(action, "skipped: another run changed the row first", OutcomeStatus.CONFLICT)
             events.insert_events(self.conn, self.account, [Event(row.id, EventKind.EXIT_TRIGGERED, {
                 "symbol": action.symbol, "reason": action.reason, "why": action.why, "side": request.side,
-                "qty": request.qty, "client_order_id": request.client_order_id})], self.actor, self.now)
+                "qty": request.qty, "client_order_id": request.client_order_id, "order_type": request.order_type,
+                "limit_price": request.limit_price, "trigger_price": action.trigger_price,
+                "trigger_source": action.trigger_source})], self.actor, self.now)
         if cancelled and (stopped := self._cancel(action, row, cancelled)) is not None:
             return stopped
         try:
-            order = self.broker.submit_close(request)
+            order = (self.broker.submit_limit_close(request, request.limit_price) if request.order_type == LIMIT
+                     else self.broker.submit_close(request))
         except errors.OrderOutcomeUnknown as unknown:
             self._record(row, EventKind.ORDER_UNKNOWN, {"symbol": action.symbol, "client_order_id": request.client_order_id,
                                                 "via": action.route, "why": str(unknown)})
@@ -224,6 +230,77 @@ class Applier:
         except errors.BrokerRejected as rejected:
             return self._rejected(action, row, rejected)
         return self._submitted(action, row, order)
+
+    def _walk(self, action: WalkClose) -> Outcome:
+        """A limit close re-priced by PATCH under its step's client order id, or, past a deadline, cancelled (and
+        the cancel confirmed) and sent at market under the claim's ``-m``. Each is sent once; a lost answer is
+        found by its client order id among the symbol's orders next cycle, and the row stays ``closing`` under its
+        claim throughout, but for a market order the broker refuses: the row is open again and its protection, if
+        its profile rests one, is rested again (the limit's first send had cancelled it)."""
+        row = self.rows[action.row_id]
+        data = {"symbol": action.symbol, "order_id": action.order_id, "client_order_id": action.client_order_id,
+                "old_limit": action.old_limit, "new_limit": action.new_limit, "why": action.why}
+        if action.to_market and (held := self._limit_ended(action)) is not None:
+            return held
+        try:
+            if action.to_market:
+                order = self.broker.submit_close(action.request)
+            else:
+                order = self.broker.replace_order(action.order_id, action.client_order_id,
+                                                  limit_price=action.new_limit)
+        except errors.OrderOutcomeUnknown as unknown:
+            self._record(row, EventKind.ORDER_UNKNOWN, {**data, "why": str(unknown)})
+            return Outcome(action, f"sent, no clear answer: the next cycle looks up {action.client_order_id}",
+                           OutcomeStatus.UNKNOWN)
+        except errors.BrokerRejected as rejected:
+            if action.to_market:
+                return self._market_refused(action, row, rejected, data)
+            self._record(row, EventKind.ORDER_FAILED, {**data, "status": rejected.status, "code": rejected.code,
+                                                       "broker_message": rejected.broker_message})
+            over = "unable to replace order" in (rejected.broker_message or "")
+            return Outcome(action, f"refused: {rejected.broker_message or rejected}; the next cycle settles "
+                                   f"row {row.id} from its orders",
+                           OutcomeStatus.DEFERRED if over else OutcomeStatus.FAILED)
+        settled = settle.on_walked(row, order, self.snapshot.position(row.symbol))
+        with self.conn.transaction():
+            positions.record_order(self.conn, self.account, row.id, order.id)
+            written = [Event(row.id, EventKind.ORDER_REPLACED, {**data, "new_order_id": order.id,
+                                                                "status": order.status})]
+            if isinstance(settled, MarkClosed):
+                positions.mark_closed(self.conn, self.account, settled, self.now)
+                written.append(_closed_event(settled))
+            events.insert_events(self.conn, self.account, written, self.actor, self.now)
+            self._record_exits(_exits_of(settled))
+        if order.is_filled:
+            return Outcome(action, f"filled {num(order.filled_qty)} at {num(order.filled_avg_price)}: closed")
+        return Outcome(action, f"order {order.id} {order.status}; settled when it fills", OutcomeStatus.SENT)
+
+    def _limit_ended(self, action: WalkClose) -> Outcome | None:
+        """The walking limit cancelled and seen to end before its market order goes; an Outcome when the market
+        order must not go: the cancel is not confirmed, or the limit filled more meanwhile than the market order
+        was sized for (the next cycle sizes it again from the broker's order)."""
+        working = [order for order in self.snapshot.open_orders if order.id == action.order_id]
+        if not working:
+            return None
+        done = self.protector.cancel_confirmed([action.order_id])
+        if done.pending:
+            return Outcome(action, f"not sent: the cancel of {action.order_id} is not confirmed; the next cycle "
+                                   "tries again", OutcomeStatus.FAILED)
+        if any(order.filled_qty > working[0].filled_qty for order in done.filled):
+            return Outcome(action, f"not sent: order {action.order_id} filled more as pmctl cancelled it; the next "
+                                   "cycle settles the row from it", OutcomeStatus.DEFERRED)
+        return None
+
+    def _market_refused(self, action: WalkClose, row: Row, rejected: errors.BrokerRejected, data: dict) -> Outcome:
+        flat = isinstance(rejected, errors.PositionNotFound) or (
+            isinstance(rejected, errors.IntentMismatch) and rejected.position_is_gone)
+        reopen = settle.on_refusal(row, rejected.broker_message or str(rejected), flat)
+        with self.conn.transaction():
+            positions.reopen(self.conn, self.account, reopen, self.now)
+            events.insert_events(self.conn, self.account, [Event(row.id, EventKind.ORDER_FAILED, {
+                **data, "status": rejected.status, "code": rejected.code, "broker_message": rejected.broker_message,
+                "already_flat": flat, "why": reopen.why})], self.actor, self.now)
+        return Outcome(action, reopen.why + ("" if flat else self._rest(action.rearm)), OutcomeStatus.FAILED)
 
     def _cancel(self, action: Close, row: Row, orders: list[Order]) -> Outcome | None:
         """pmctl's orders that hold the quantity, cancelled and confirmed before the close is sent; an Outcome when

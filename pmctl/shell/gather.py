@@ -22,7 +22,7 @@ import psycopg
 
 from pmctl.config import AccountConfig, Settings
 from pmctl.core.market import Order, Position
-from pmctl.core import closing, ledger, reconcile, rules, sync
+from pmctl.core import closing, ledger, pricing, reconcile, rules, sync, walk
 from pmctl.core.exit_plan import plan_for
 from pmctl.core.model import Row, Snapshot
 from pmctl.core.vocabulary import RECORDED_ALERTS, Status
@@ -66,6 +66,8 @@ def read_snapshot(
     window = rules.calendar_window(rows, clock.market_date, lead)
     sessions = tuple(broker.calendar(*window)) if window else ()
     close_orders = _close_orders(broker, rows, orders, held)
+    stocks, options = pricing.quoted_symbols(rows, held, settings.policy)
+    quotes = broker.latest_quotes(stocks, options) if stocks or options else {}
     protect_orders = _protect_orders(broker, rows, orders, settings)
     since = clock.timestamp - timedelta(minutes=settings.alert_cooldown_minutes)
     snapshot = Snapshot(
@@ -82,6 +84,7 @@ def read_snapshot(
         recent_alerts=events.recent_alerts(conn, account.name, RECORDED_ALERTS, since),
         grace_seconds=settings.reconcile_grace_seconds,
         pending_plans=_waiting_plans(conn, account.name, rows, held, clock.timestamp),
+        quotes=quotes,
         protect_orders=protect_orders,
     )
     snapshot = _with_plans(snapshot, broker, conn, ledger_source, timedelta(hours=settings.ledger_lookback_hours))
@@ -135,23 +138,32 @@ def _close_orders(broker: Broker, rows: tuple[Row, ...], orders: tuple[Order, ..
     """What the broker says of each closing row's order, keyed by the row's claim, one request per row at most.
 
     A working order under the claim's client order id is left for the settle step
-    to find among the open orders. An option's close is looked up by that id. A
+    to find among the open orders; a limit close walked since (re-priced under
+    the claim's ``-wN``, or sent at market as its ``-m``) is found among them by
+    those ids. An option's close is looked up by that id, and one replaced since
+    among the symbol's orders from the claim on (one more request). A
     stock's close went through DELETE /v2/positions, which carries no client
     order id: by the order id recorded from its answer, or, when the answer never
     came back, among the symbol's orders since the claim.
     """
     working = {order.client_order_id for order in orders}
     working_by_id = {order.id: order for order in orders}
+    walking_by_claim = walk.latest_by_claim(orders)
     positions = {position.symbol: position for position in held}
     found: dict[str, Order | None] = {}
     for row in rows:
         claim = row.close_client_order_id
         if row.status != Status.CLOSING or not claim or claim in working:
             continue
-        if row.close_order_id in working_by_id:
+        if claim in walking_by_claim:
+            found[claim] = walking_by_claim[claim]
+        elif row.close_order_id in working_by_id:
             found[claim] = working_by_id[row.close_order_id]
         elif not closing.by_position(row.symbol):
-            found[claim] = broker.order_by_client_id(claim)
+            order = broker.order_by_client_id(claim)
+            if order is not None and order.status == "replaced":
+                order = walk.latest(claim, broker.orders_since(row.symbol, closing.lookup_start(row)))
+            found[claim] = order
         elif row.close_order_id:
             found[claim] = broker.order_by_id(row.close_order_id)
         else:

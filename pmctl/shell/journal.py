@@ -3,14 +3,14 @@
 import logging
 
 from pmctl.core.plan import (Adopt, Alert, ChangeQuantity, Close, Defer, Edit, FollowEntry, MarkClosed, Reopen,
-                             TakePlan)
+                             TakePlan, WalkClose)
 from pmctl.errors import AccountRefused, LockHeld
 from pmctl.core.vocabulary import EventKind, OutcomeStatus, Severity
 
 log = logging.getLogger("pmctl")
 _EVENTS = {Adopt: EventKind.ADOPTED, ChangeQuantity: EventKind.QUANTITY_CHANGED, FollowEntry: EventKind.ENTRY_CHANGED,
            MarkClosed: EventKind.CLOSED, Reopen: EventKind.REOPENED, Edit: EventKind.EDITED,
-           TakePlan: EventKind.PLAN_TAKEN, Defer: "deferred"}
+           TakePlan: EventKind.PLAN_TAKEN, Defer: "deferred", WalkClose: EventKind.ORDER_REPLACED}
 _SEVERITY = {Severity.INFO: logging.INFO, Severity.WARNING: logging.WARNING, Severity.ERROR: logging.ERROR,
              Severity.CRITICAL: logging.CRITICAL}
 

@@ -5,12 +5,14 @@ else that speaks the core's market vocabulary (a replay, a recording) can stand
 in for it without the shell knowing.
 """
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
 from pmctl.core.market import (AccountInfo, Clock, CloseRequest, Fill, NonTradeActivity, Order, Position,
                                ProtectiveOrder, Session)
+from pmctl.core.quotes import Quote
 
 
 class Broker(Protocol):
@@ -33,6 +35,10 @@ class Broker(Protocol):
     def cancel_order(self, order_id: str) -> None: ...
 
     def submit_close(self, request: CloseRequest) -> Order: ...
+
+    def submit_limit_close(self, request: CloseRequest, limit_price: Decimal) -> Order: ...
+
+    def latest_quotes(self, stocks: Iterable[str], options: Iterable[str]) -> dict[str, Quote]: ...
 
     def submit_protection(self, order: ProtectiveOrder) -> Order: ...
 

@@ -22,14 +22,15 @@ def record(conn: psycopg.Connection, account: str, lines: list[ExitFill], now: d
     with conn.cursor() as cursor:
         cursor.executemany(
             "INSERT INTO position_exits (position_id, account_name, symbol, quantity, price, exit_time, reason, "
-            "order_id, source, recorded_at) "
-            "SELECT id, account_name, %s, %s, %s, %s, %s, %s, %s, %s FROM active_positions "
+            "order_id, source, recorded_at, trigger_price) "
+            "SELECT id, account_name, %s, %s, %s, %s, %s, %s, %s, %s, %s FROM active_positions "
             "WHERE id = %s AND account_name = %s "
             "ON CONFLICT (position_id, order_id) WHERE order_id IS NOT NULL DO UPDATE SET "
             "quantity = EXCLUDED.quantity, price = COALESCE(EXCLUDED.price, position_exits.price), "
-            "exit_time = COALESCE(EXCLUDED.exit_time, position_exits.exit_time)",
+            "exit_time = COALESCE(EXCLUDED.exit_time, position_exits.exit_time), "
+            "trigger_price = COALESCE(EXCLUDED.trigger_price, position_exits.trigger_price)",
             [(line.symbol, line.quantity, line.price, line.time, line.reason[:_REASON_WIDTH], line.order_id,
-              line.source, now, line.row_id, account) for line in lines],
+              line.source, now, line.trigger, line.row_id, account) for line in lines],
         )
 
 

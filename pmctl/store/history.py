@@ -79,7 +79,8 @@ def exits_between(conn: psycopg.Connection, accounts: list[str], start: datetime
     """The exits ledger's lines in [start, end), of open rows as of closed ones: by the fill's time where the
     broker gave one, else when pmctl recorded the line."""
     records = conn.cursor(row_factory=dict_row).execute(
-        f"SELECT {_ROW_OF_EXIT}, x.quantity AS exit_quantity, x.price AS exit_fill_price, x.reason AS exit_reason "
+        f"SELECT {_ROW_OF_EXIT}, x.quantity AS exit_quantity, x.price AS exit_fill_price, x.reason AS exit_reason, "
+        "x.trigger_price AS exit_trigger_price "
         "FROM position_exits x JOIN active_positions ap ON ap.id = x.position_id "
         "WHERE x.account_name = ANY(%s) AND COALESCE(x.exit_time, x.recorded_at) >= %s "
         "AND COALESCE(x.exit_time, x.recorded_at) < %s ORDER BY x.id",
@@ -90,7 +91,8 @@ def exits_between(conn: psycopg.Connection, accounts: list[str], start: datetime
 
 def _exit(record: dict) -> Exit:
     quantity, price, reason = record.pop("exit_quantity"), record.pop("exit_fill_price"), record.pop("exit_reason")
-    return Exit(row_from(record), quantity, price, reason)
+    trigger = record.pop("exit_trigger_price")
+    return Exit(row_from(record), quantity, price, reason, trigger)
 
 
 def event_kinds(conn: psycopg.Connection) -> set[str]:

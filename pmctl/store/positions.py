@@ -21,7 +21,7 @@ from pmctl.core.plan import Adopt, ChangeQuantity, FollowEntry, MarkClosed, Refr
 #: The columns of a Row, named as the Row's fields are: a row is built from its columns by name.
 ROW_COLUMNS = ", ".join(field.name for field in fields(Row))
 #: Legacy TIMESTAMP columns among them come back naive; they hold UTC.
-_TIMES = ("entry_time", "close_submitted_at", "last_checked_at")
+_TIMES = ("entry_time", "close_submitted_at", "last_checked_at", "price_at")
 
 
 def live_rows(conn: psycopg.Connection, account: str, symbols: Collection[str] | None = None) -> tuple[Row, ...]:
@@ -60,13 +60,13 @@ def refresh(conn: psycopg.Connection, account: str, refreshes: list[Refresh], no
     conn.execute(
         "UPDATE active_positions AS ap SET current_price = v.price, current_pnl_dollars = v.dollars, "
         "current_pnl_percent = v.percent, peak_price = COALESCE(v.peak, ap.peak_price), "
-        "trailing_stop_price = COALESCE(v.trail, ap.trailing_stop_price), last_checked_at = %s, "
-        "check_count = COALESCE(ap.check_count, 0) + 1, updated_at = %s "
-        "FROM unnest(%s::int[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[]) "
-        "AS v(id, price, dollars, percent, peak, trail) "
+        "trailing_stop_price = COALESCE(v.trail, ap.trailing_stop_price), price_source = v.source, "
+        "price_at = v.at, last_checked_at = %s, check_count = COALESCE(ap.check_count, 0) + 1, updated_at = %s "
+        "FROM unnest(%s::int[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[], "
+        "%s::text[], %s::timestamptz[]) AS v(id, price, dollars, percent, peak, trail, source, at) "
         "WHERE ap.id = v.id AND ap.account_name = %s AND ap.status = 'open'",
         (now, now, *_columns(refreshes, "row_id", "current_price", "pnl_dollars", "pnl_percent", "peak_price",
-                              "trailing_stop_price"), account),
+                              "trailing_stop_price", "price_source", "price_at"), account),
     )
 
 
@@ -183,15 +183,19 @@ def _columns(items: list, *names: str) -> list[list]:
 
 def mark_closing(
     conn: psycopg.Connection, account: str, row_id: int, expected_status: str, client_order_id: str,
-    qty: Decimal, reason: str, now: datetime,
+    qty: Decimal, reason: str, now: datetime, trigger_price: Decimal | None = None,
+    trigger_source: str | None = None,
 ) -> bool:
-    """Claim a row for a close before the order is sent; False when another run changed it first."""
+    """Claim a row for a close before the order is sent, with the price the close fired on; False when another
+    run changed it first."""
     cursor = conn.execute(
         "UPDATE active_positions SET status = 'closing', close_client_order_id = %s, close_quantity = %s, "
-        "close_reason = %s, close_submitted_at = %s, updated_at = %s "
+        "close_reason = %s, close_submitted_at = %s, close_trigger_price = %s, close_trigger_source = %s, "
+        "updated_at = %s "
         "WHERE id = %s AND account_name = %s AND status = %s "
         "AND (close_client_order_id IS NULL OR close_client_order_id = %s)",
-        (client_order_id, qty, reason[:50], now, now, row_id, account, expected_status, client_order_id),
+        (client_order_id, qty, reason[:50], now, trigger_price, trigger_source, now, row_id, account,
+         expected_status, client_order_id),
     )
     return cursor.rowcount == 1
 
@@ -221,8 +225,8 @@ def reopen(conn: psycopg.Connection, account: str, action: Reopen, now: datetime
     """
     cursor = conn.execute(
         "UPDATE active_positions SET status = 'open', close_client_order_id = NULL, close_order_id = NULL, "
-        "close_quantity = NULL, close_attempts = close_attempts + 1, "
-        "close_submitted_at = CASE WHEN %s THEN NULL ELSE close_submitted_at END, "
+        "close_quantity = NULL, close_trigger_price = NULL, close_trigger_source = NULL, "
+        "close_attempts = close_attempts + 1, close_submitted_at = CASE WHEN %s THEN NULL ELSE close_submitted_at END, "
         "scale_out_done = scale_out_done + %s, updated_at = %s "
         "WHERE id = %s AND account_name = %s AND status = 'closing'",
         (action.exited, int(action.scaled_out), now, action.row_id, account),

@@ -12,7 +12,7 @@ from pmctl.core.vocabulary import Reason
 from pmctl.core.plan import Adopt, Alert, ChangeQuantity, Close, FollowEntry, MarkClosed, Refresh
 from pmctl.core.reconcile import plan_reconcile
 from pmctl.core.sync import fills_needed_since, plan_sync
-from test_plans import CALL, row, snapshot
+from test_plans import CALL, quotes, row, snapshot
 
 CHECKED = NOON - timedelta(minutes=1)
 
@@ -118,7 +118,7 @@ def test_a_row_the_fills_do_not_explain_on_the_other_side_is_still_an_operators_
 
 def test_a_call_or_put_side_from_the_desks_tools_is_a_long_option():
     option = row(3, CALL, side="call", stop_loss=Decimal("4.16"), entry_price=Decimal("5.20"))
-    plan = plan_check(snapshot([option], [held(CALL, "10", "5.20", "4.00")]))
+    plan = plan_check(snapshot([option], [held(CALL, "10", "5.20", "4.00")], quotes=quotes(CALL, "4.00", "4.10")))
     assert plan.of(Alert) == []
     [close] = plan.of(Close)
     assert (close.reason, close.side, close.position_intent) == ("stop_loss", "sell", "sell_to_close")

@@ -13,6 +13,7 @@ from pmctl.config import RuleDefaults
 from pmctl.core.check import plan_check
 from pmctl.core.model import Row, Snapshot
 from pmctl.core.plan import Adopt, Alert, ChangeQuantity, Close, Defer, MarkClosed, Reopen
+from pmctl.core.quotes import Quote
 from pmctl.core.sync import plan_sync
 
 DEFAULTS = RuleDefaults(None, None, None, None, 5, 1)
@@ -36,6 +37,11 @@ def position(symbol="SPY", qty="10", price="100", available=None) -> Position:
 
 def snapshot(rows=(), positions=(), orders=(), clock=OPEN_CLOCK, **fields) -> Snapshot:
     return Snapshot("a", tuple(rows), tuple(positions), tuple(orders), clock, DEFAULTS, **fields)
+
+
+def quotes(symbol: str, bid: str, ask: str) -> dict[str, Quote]:
+    """A fresh two-sided quote: what an option's rules judge by default (its bid, for a long)."""
+    return {symbol: Quote(symbol, Decimal(bid), Decimal(ask), Decimal(10), Decimal(10), NOON)}
 
 
 def order(client_id, status, filled="0", price=None, qty="10", symbol="SPY") -> Order:
@@ -95,7 +101,8 @@ def test_a_stock_close_goes_by_position_and_one_never_received_is_resent_the_sam
     [resend] = plan_check(snapshot([stuck], [position()], close_orders={"pmctl-a-1-0": None})).of(Close)
     assert (resend.client_order_id, resend.route) == ("pmctl-a-1-0", "DELETE /v2/positions/SPY?qty=10")
     assert resend.why == "resend: no SPY order since the claim at 15:59:00 UTC reached the broker"
-    call = plan_check(snapshot([row(symbol=CALL, stop_loss=Decimal(95))], [position(CALL, price="90")])).of(Close)
+    call = plan_check(snapshot([row(symbol=CALL, stop_loss=Decimal(95))], [position(CALL, price="90")],
+                               quotes=quotes(CALL, "90", "91"))).of(Close)
     assert [c.route for c in call] == ["POST /v2/orders"]
 
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from helpers import NOON
 from pmctl.cli import values
-from pmctl.core.report import Closed, daily_report
+from pmctl.core.report import Closed, Exit, daily_report
 from pmctl.errors import UsageError
 from test_plans import row
 
@@ -59,3 +59,17 @@ def test_minutes_as_whole_numbers_within_an_integer(text, expected):
 def test_minutes_an_integer_cannot_hold_are_refused(text):
     with pytest.raises(UsageError):
         values.minutes("--max-hold-minutes", text)
+
+
+def test_slippage_is_what_a_fill_gave_up_against_its_trigger_for_a_long_and_a_short_alike():
+    """A long sold under its trigger and a short bought back over it both gave up money; a fill better than the
+    trigger is negative slippage; an exit with no trigger (a close by hand) is not measured."""
+    long_, short = row(1, "SPY"), row(2, "QQQ", side="short")
+    exits = [Exit(long_, Decimal(10), Decimal("99.50"), "stop_loss", Decimal(100)),
+             Exit(short, Decimal(10), Decimal("101"), "stop_loss", Decimal(100)),
+             Exit(long_, Decimal(5), Decimal("110.20"), "take_profit", Decimal(110)),
+             Exit(short, Decimal(5), Decimal("90"), "forced_close")]
+    lines = {line.reason: line for line in daily_report(NOON.date(), ("a",), 0, [], exits).by_reason}
+    assert (lines["stop_loss"].slippage, lines["stop_loss"].slippage_percent) == (Decimal("15"), Decimal("0.75"))
+    assert (lines["take_profit"].slippage, lines["take_profit"].slippage_percent) == (Decimal("-1"), Decimal("-0.18"))
+    assert (lines["forced_close"].slippage, lines["forced_close"].slippage_percent) == (None, None)

@@ -1,4 +1,10 @@
-"""Fixtures of the end-to-end tests of ``pmctl run``: a held position, and the watcher as a process of its own."""
+"""The e2e tests' fixtures: the market's quoted call, a held position, and ``pmctl run`` as a process of its own.
+
+An option's rules judge its quote (issue 14: a long's exits on the bid), and the emulator derives a locked quote
+(bid = ask = the last trade) where none is set, which triggers nothing. So the fixture's GOOGL call is quoted
+4.00 x 4.10: its bid is the 4.00 the tests' levels were written against, and a close sells there as the market order
+did before. A test that moves the call's price moves its quote with ``helpers.quote``.
+"""
 
 import os
 import signal
@@ -9,6 +15,14 @@ from decimal import Decimal
 import pytest
 
 from watching import ENV, STOCK, Watcher
+
+CALL = "GOOGL260220C00340000"
+
+
+@pytest.fixture
+def state(state):
+    state.set_quote(CALL, Decimal("4.00"), Decimal("4.10"))
+    return state
 
 
 @pytest.fixture

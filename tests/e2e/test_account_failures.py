@@ -7,7 +7,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from helpers import fetch_rows, insert_row
+from helpers import fetch_rows, insert_row, quote
 
 CALL = "GOOGL260220C00340000"
 BROKEN = {
@@ -38,10 +38,10 @@ def test_a_failed_account_does_not_stop_the_others_stop(desk, state, database_ur
     call, spy = two_books
     env, message, _ = BROKEN[how]
     metrics = tmp_path / "pmctl.prom"
-    state.set_price(CALL, Decimal("5.00"))
+    quote(state, CALL, "5.00")
     assert desk("check", "--metrics-file", str(metrics)).exit_code == 0
     assert 'pmctl_cycle_success{account="b"} 1' in metrics.read_text()
-    state.set_price(CALL, Decimal("4.00"))
+    quote(state, CALL, "4.00")
 
     result = desk("check", "--metrics-file", str(metrics), env=env)
 

@@ -227,15 +227,20 @@ def test_a_protective_order_that_disappeared_is_alerted_once_and_the_rules_keep_
     assert fetch_rows(database_url, f"id = {row}")[0]["close_reason"] == "stop_loss"
 
 
-def test_an_option_gone_to_zero_hits_its_stop_and_closes_at_zero(desk, state, database_url):
-    """Issue 11, item 15: the emulator takes a price of 0 and fills a market close there (see pmctl/sim/README.md)."""
+def test_an_option_gone_to_zero_hits_its_stop_and_closes_at_zero(desk, state, database_url, tmp_path):
+    """Issue 11, item 15: the emulator takes a price of 0 and fills a market close there (see pmctl/sim/README.md).
+    Only where the profile judges the last trade and closes at market: on the default bid, a zero bid triggers
+    nothing (issue 14; tests/e2e/test_quotes_and_walks.py)."""
+    policy = tmp_path / "pmctl.toml"
+    policy.write_text('[defaults.option]\ntrigger = "last"\nclose_order = "market"\n')
     state.set_position("a", CALL, Decimal("10"), Decimal("5.20"))
     row = insert_row(database_url, ticker="GOOGL", option_symbol=CALL, instrument_type="CALL", quantity=10,
                      entry_price=Decimal("5.20"), stop_loss=Decimal("4.16"), expiration_date="2026-02-20",
                      entry_time=NOON - timedelta(hours=1))
+    state.clear_quote(CALL)
     state.set_price(CALL, Decimal("0"))
 
-    result = desk("check", "--account", "a")
+    result = desk("check", "--account", "a", env={"PMCTL_POLICY_FILE": str(policy)})
 
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "(price 0.00 at or below stop 4.16: set on the row) -> filled 10 at 0: closed" in result.stdout
@@ -245,5 +250,6 @@ def test_an_option_gone_to_zero_hits_its_stop_and_closes_at_zero(desk, state, da
     [closed] = fetch_rows(database_url, f"id = {row}")
     assert (closed["status"], closed["exit_price"], closed["current_pnl_dollars"]) == (
         "closed", Decimal("0.0000"), Decimal("-5200.0000"))
-    report = json.loads(desk("report", "--date", "2026-02-03", "--format", "json").stdout)
+    report = json.loads(desk("report", "--date", "2026-02-03", "--format", "json",
+                             env={"PMCTL_POLICY_FILE": str(policy)}).stdout)
     assert [(r["reason"], r["realized"]) for r in report["by_reason"]] == [("stop_loss", "-5200.0000")]

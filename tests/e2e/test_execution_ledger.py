@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from helpers import LARGE, NOON, fetch_events, fetch_rows
+from helpers import LARGE, NOON, fetch_events, fetch_rows, quote
 from pmctl import occ
 from pmctl.sim.clock import Calendar, SimClock
 from pmctl.sim.server import SimServer
@@ -188,7 +188,7 @@ def test_an_option_trades_levels_land_on_the_underlying_and_the_premium_is_untou
 def option_held_with_its_trade(desk, market, ledger_db, symbol: str, stop: str, target: str) -> None:
     state, _ = market
     state.set_position("large", symbol, Decimal(10), Decimal("5.20"))
-    state.set_price(symbol, Decimal("5.40"))
+    quote(state, symbol, "5.40")
     record(ledger_db, symbol, stop=stop, target=target, strategy="swing_trade", entry="5.20", qty=10)
     assert desk("check").exit_code == 0
     assert state.account("large").orders == []
@@ -203,7 +203,7 @@ def test_an_underlying_level_is_never_compared_with_the_premium(desk, market, le
     state, _ = market
     option_held_with_its_trade(desk, market, ledger_db, symbol, stop, target)
     state.set_price("GOOGL", Decimal(underlying))
-    state.set_price(symbol, Decimal("4.00"))
+    quote(state, symbol, "4.00")
 
     assert desk("check").exit_code == 0
 
@@ -271,7 +271,9 @@ def test_a_steady_cycle_asks_no_market_data_and_underlying_levels_cost_one_reque
 
     data = [r for r in state.requests if r.path.startswith("/v2/stocks")]
     assert [(r.path, r.feed) for r in data] == [("/v2/stocks/trades/latest", "sip")]
-    assert len(state.requests) == 5
+    quoted = [r for r in state.requests if r.path.startswith("/v1beta1/options")]
+    assert [r.path for r in quoted] == ["/v1beta1/options/quotes/latest"]
+    assert len(state.requests) == 6
 
 
 def test_a_market_data_failure_fails_the_cycle_like_any_broker_read(desk, market, ledger_db):

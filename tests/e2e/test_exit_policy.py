@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import NOON, fetch_rows, insert_row
+from helpers import NOON, fetch_rows, insert_row, quote_mid
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "pmctl.toml.example"
 CALL = "GOOGL260220C00340000"
@@ -42,9 +42,9 @@ def sells(state, symbol):
 
 def test_the_option_stop_is_60_percent_of_the_premium_and_names_its_profile(check, state, database_url):
     row = option_row(database_url, state)
-    state.set_price(CALL, Decimal("1.61"))
+    quote_mid(state, CALL, "1.61")
     assert sells(state, CALL) == [] and check() and sells(state, CALL) == []
-    state.set_price(CALL, Decimal("1.60"))
+    quote_mid(state, CALL, "1.60")
     result = check()
     assert sells(state, CALL) == [Decimal(10)]
     assert ("price 1.60 at or below stop 1.60: -60% of premium from the policy's defaults for options"
@@ -54,18 +54,19 @@ def test_the_option_stop_is_60_percent_of_the_premium_and_names_its_profile(chec
 
 def test_inside_the_minimum_hold_a_target_waits_and_a_catastrophic_loss_lifts_the_hold(check, state, database_url):
     gain = option_row(database_url, state, held_minutes=10)
-    state.set_price(CALL, Decimal("7.40"))
+    quote_mid(state, CALL, "7.40")
     check()
     assert sells(state, CALL) == []
     assert fetch_rows(database_url, f"id = {gain}")[0]["status"] == "open"
     state.set_clock(timestamp=NOON + timedelta(minutes=21))
+    quote_mid(state, CALL, "7.40")
     check()
     assert sells(state, CALL) == [Decimal(10)]
     assert fetch_rows(database_url, f"id = {gain}")[0]["close_reason"] == "take_profit"
 
     loss = option_row(database_url, state, symbol=FRIDAY_CALL.replace("206", "227"), held_minutes=5)
     symbol = FRIDAY_CALL.replace("206", "227")
-    state.set_price(symbol, Decimal("1.50"))
+    quote_mid(state, symbol, "1.50")
     check()
     assert sells(state, symbol) == [Decimal(10)]
     assert fetch_rows(database_url, f"id = {loss}")[0]["close_reason"] == "stop_loss"
@@ -73,23 +74,23 @@ def test_inside_the_minimum_hold_a_target_waits_and_a_catastrophic_loss_lifts_th
 
 def test_a_two_step_scale_out_sells_half_then_a_quarter_and_lets_the_rest_ride(check, state, database_url):
     row = option_row(database_url, state)
-    state.set_price(CALL, Decimal("6.00"))
+    quote_mid(state, CALL, "6.00")
     first = check()
     assert sells(state, CALL) == [Decimal(5)]
     assert "for scale_out" in first.stdout and "step 1 of the ladder sells 50% (5)" in first.stdout
     check()
     [after_first] = fetch_rows(database_url, f"id = {row}")
     assert (after_first["status"], after_first["quantity"], after_first["scale_out_done"]) == ("open", 5, 1)
-    state.set_price(CALL, Decimal("6.50"))
+    quote_mid(state, CALL, "6.50")
     check()
     assert sells(state, CALL) == [Decimal(5)]
-    state.set_price(CALL, Decimal("7.00"))
+    quote_mid(state, CALL, "7.00")
     check()
     check()
     assert sells(state, CALL) == [Decimal(5), Decimal(2)]
     [after_second] = fetch_rows(database_url, f"id = {row}")
     assert (after_second["status"], after_second["quantity"], after_second["scale_out_done"]) == ("open", 3, 2)
-    state.set_price(CALL, Decimal("7.10"))
+    quote_mid(state, CALL, "7.10")
     check()
     assert sells(state, CALL) == [Decimal(5), Decimal(2)]
     assert {p.symbol: p.qty for p in state.list_positions("a")} == {CALL: Decimal(3)}
@@ -98,20 +99,20 @@ def test_a_two_step_scale_out_sells_half_then_a_quarter_and_lets_the_rest_ride(c
 def test_expiry_closes_a_day_out_unless_up_ten_percent_and_two_days_out_when_losing(check, state, database_url):
     tomorrow = "GOOGL260204C00340000"
     winner = option_row(database_url, state, symbol=tomorrow, entry="4.00")
-    state.set_price(tomorrow, Decimal("4.50"))
+    quote_mid(state, tomorrow, "4.50")
     check()
     assert fetch_rows(database_url, f"id = {winner}")[0]["status"] == "open"
-    state.set_price(tomorrow, Decimal("4.20"))
+    quote_mid(state, tomorrow, "4.20")
     result = check()
     assert fetch_rows(database_url, f"id = {winner}")[0]["close_reason"] == "expiration_risk"
     assert "below the 10% that would keep it" in result.stdout
 
     two_days = "GOOGL260205C00340000"
     loser = option_row(database_url, state, symbol=two_days, entry="4.00")
-    state.set_price(two_days, Decimal("4.10"))
+    quote_mid(state, two_days, "4.10")
     check()
     assert fetch_rows(database_url, f"id = {loser}")[0]["status"] == "open"
-    state.set_price(two_days, Decimal("3.90"))
+    quote_mid(state, two_days, "3.90")
     check()
     assert fetch_rows(database_url, f"id = {loser}")[0]["close_reason"] == "expiration_risk"
 
@@ -119,10 +120,10 @@ def test_expiry_closes_a_day_out_unless_up_ten_percent_and_two_days_out_when_los
 def test_stocks_close_at_minus_2_and_plus_3_percent(check, state, database_url):
     state.set_position("a", "SPY", Decimal(10), Decimal(100))
     row = insert_row(database_url, ticker="SPY", quantity=10, entry_price=Decimal(100))
-    state.set_price("SPY", Decimal("102.99"))
+    quote_mid(state, "SPY", "102.99", "0.01")
     check()
     assert fetch_rows(database_url, f"id = {row}")[0]["status"] == "open"
-    state.set_price("SPY", Decimal("103"))
+    quote_mid(state, "SPY", "103", "0.01")
     check()
     assert fetch_rows(database_url, f"id = {row}")[0]["close_reason"] == "take_profit"
 

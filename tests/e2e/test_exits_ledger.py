@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import psycopg.rows
 
-from helpers import NOON, fetch_rows, insert_row
+from helpers import NOON, fetch_rows, insert_row, quote
 
 DAY = "2026-02-03"
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "pmctl.toml.example"
@@ -166,7 +166,7 @@ def test_the_example_policys_two_step_scale_out_reports_both_steps_in_full(desk,
                      entry_price=Decimal("4.00"), entry_time=NOON - timedelta(hours=1), strike_price=340,
                      expiration_date="2026-02-20")
     for price in ("6.00", "6.00", "7.00", "7.00"):
-        state.set_price(CALL, Decimal(price))
+        quote(state, CALL, price)
         result = desk("check", "-a", "a", env=policy)
         assert result.exit_code == 0, result.stdout + result.stderr
 

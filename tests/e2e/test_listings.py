@@ -101,7 +101,8 @@ def test_report_of_the_bad_day_in_every_format(pmctl, incident_env, incident, fm
         assert data["closed"] == 10 and data["closed_exit_unknown"] == 4
         assert data["opened"] == 12
         reasons = {r["reason"]: r for r in data["by_reason"]}
-        assert reasons["stop_loss"] == {"reason": "stop_loss", "closes": 1, "realized": "-1200.0000", "unknown": 0}
+        assert reasons["stop_loss"] == {"reason": "stop_loss", "closes": 1, "realized": "-1200.0000", "unknown": 0,
+                                        "slippage": "0.0000", "slippage_percent": "0.00"}
         assert reasons["phantom"]["unknown"] == 2 and reasons["duplicate"]["unknown"] == 2
         assert reasons["closed_at_broker"]["closes"] == 5
         assert data["wins"] + data["losses"] == 6

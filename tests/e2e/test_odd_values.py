@@ -114,7 +114,7 @@ def test_a_metrics_file_pmctl_cannot_write_is_exit_1_in_one_line(desk, tmp_path)
 def test_an_unknown_event_kind_is_exit_2_listing_the_known_ones(desk, book, database_url):
     line = refused(desk("events", "--kind", "closed", "--kind", "nosuch"))
 
-    listed = line.split("(known: ", 1)[1].rstrip(")").split(", ")
+    listed = line.split("(known: ", 1)[1].rstrip(")").split(" ")
     assert line.startswith("pmctl: error: --kind 'nosuch': no such event kind (known: ")
     assert set(listed) >= EVENT_KINDS and listed == sorted(listed)
 

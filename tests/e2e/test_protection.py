@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from helpers import fetch_events, fetch_rows, insert_row
+from helpers import fetch_events, fetch_rows, insert_row, quote
 
 CALL = "GOOGL260220C00340000"
 PROTECTED = "[defaults]\nprotect_at_broker = true\n"
@@ -47,7 +47,7 @@ def stock_row(state, database_url, qty=100, entry="150", price="148", **fields) 
 
 def option_row(state, database_url, **fields) -> int:
     state.set_position("a", CALL, Decimal(10), Decimal("5.20"))
-    state.set_price(CALL, Decimal("4.60"))
+    quote(state, CALL, "4.60")
     return insert_row(database_url, ticker="GOOGL", option_symbol=CALL, instrument_type="CALL", quantity=10,
                       entry_price=Decimal("5.20"), stop_loss=Decimal("4.16"), **fields)
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from helpers import NOON
+from helpers import NOON, quote
 from pmctl.sim.clock import Calendar, SimClock
 from pmctl.sim.server import SimServer
 from pmctl.sim.state import SimState
@@ -23,7 +23,7 @@ def eight_accounts(pmctl, database_url):
     for name in ACCOUNTS:
         state.add_account(name, f"PK{name.upper()}", f"{name}-secret", account_number=f"PA-{name}")
         state.set_position(name, CALL, Decimal(10), Decimal("5.20"))
-    state.set_price(CALL, Decimal("4.00"))
+    quote(state, CALL, "4.00")
     with SimServer(state) as sim:
         env = {"PMCTL_ACCOUNTS": ",".join(ACCOUNTS), "PMCTL_STOP_LOSS_PERCENT": "20"}
         for name in ACCOUNTS:

@@ -3,7 +3,7 @@
 from datetime import timedelta
 from decimal import Decimal
 
-from helpers import NOON, fetch_events, fetch_rows, insert_row
+from helpers import NOON, fetch_events, fetch_rows, insert_row, quote
 
 CALL = "GOOGL260220C00340000"
 
@@ -82,7 +82,7 @@ def test_track_protects_a_quarantined_short_and_force_sets_a_stop_already_throug
 
 def test_plan_lists_every_rule_with_its_level_and_source(desk, state, database_url):
     state.set_position("a", CALL, Decimal(10), Decimal("4.00"))
-    state.set_price(CALL, Decimal("3.00"))
+    quote(state, CALL, "3.00")
     row = insert_row(database_url, ticker="GOOGL", option_symbol=CALL, instrument_type="CALL", quantity=10,
                      entry_price=Decimal("4.00"), strike_price=340, expiration_date="2026-02-20",
                      take_profit=Decimal("6.00"))

@@ -25,7 +25,8 @@ IDENTIFYING = ("id", "account", "symbol", "side", "status")
 def position(row_id, account, symbol, side, status, broker, **money):
     return {"id": row_id, "account": account, "symbol": symbol, "side": side, "quantity": Decimal("10"),
             "status": status, "strategy": None, "entry_price": Decimal("5.20"), "entry_time": NOON,
-            "current_price": money.get("price", Decimal("4")), "pnl_dollars": Decimal("-1200.0000"),
+            "current_price": money.get("price", Decimal("4")), "price_from": "bid, 3 s",
+            "pnl_dollars": Decimal("-1200.0000"),
             "pnl_percent": Decimal("-23.0769"), "stop_loss": Decimal("4.16"), "take_profit": Decimal("7.80"),
             "trailing_stop_price": None, "expiration_date": None, "hours_to_expiration": Decimal("413"),
             "broker_quantity": Decimal("10"), "broker": broker, "plan": "desk, defaults.option",
