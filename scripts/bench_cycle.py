@@ -83,16 +83,20 @@ def expected_requests(n: int) -> int:
 
 
 def pmctl_env(accounts: list[str], sim_url: str, database_url: str) -> dict[str, str]:
-    """Options judge their quote by default; the policy makes stocks judge theirs too, so both asset classes are
-    read in batches every cycle."""
+    """The accounts on the emulator, and no setting of the caller's environment."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("PMCTL_")}
-    env.update({"PMCTL_DATABASE_URL": database_url, "PMCTL_ACCOUNTS": ",".join(accounts),
-                "PMCTL_POLICY_FILE": str(POLICY_FILE)})
+    env.update({"PMCTL_DATABASE_URL": database_url, "PMCTL_ACCOUNTS": ",".join(accounts)})
     for name in accounts:
         prefix = f"PMCTL_{name.upper()}_"
         env.update({prefix + "API_KEY": f"PK{name.upper()}BENCH", prefix + "SECRET_KEY": f"{name}-bench-secret",
                     prefix + "BASE_URL": sim_url, prefix + "DATA_URL": sim_url})
     return env
+
+
+def cycle_env(accounts: list[str], sim_url: str, database_url: str) -> dict[str, str]:
+    """Options judge their quote by default; the policy makes stocks judge theirs too, so both asset classes are
+    read in batches every cycle."""
+    return {**pmctl_env(accounts, sim_url, database_url), "PMCTL_POLICY_FILE": str(POLICY_FILE)}
 
 
 @contextmanager
@@ -238,7 +242,7 @@ def bench_size(admin_url: str, n: int, latency: float, runs: int, baseline_max: 
     account = "bench"
     state = build_state([account], n)
     with SimServer(state) as sim, fresh_database(admin_url) as database_url:
-        env = pmctl_env([account], sim.url, database_url)
+        env = cycle_env([account], sim.url, database_url)
         subprocess.run([sys.executable, "-m", "pmctl", "migrate"], env=env, check=True, capture_output=True,
                        timeout=RUN_TIMEOUT)
         adoption, _, _ = run_process(["check"], env)
@@ -262,7 +266,7 @@ def bench_accounts(admin_url: str, count: int, n: int, latency: float, runs: int
     names = [f"acct{i}" for i in range(count)]
     state = build_state(names, n)
     with SimServer(state) as sim, fresh_database(admin_url) as database_url:
-        env = pmctl_env(names, sim.url, database_url)
+        env = cycle_env(names, sim.url, database_url)
         subprocess.run([sys.executable, "-m", "pmctl", "migrate"], env=env, check=True, capture_output=True,
                        timeout=RUN_TIMEOUT)
         run_process(["check"], env)

@@ -12,7 +12,7 @@ from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, TimeInForce
 from alpaca.trading.requests import MarketOrderRequest
 
-from helpers import fetch_events, fetch_rows, insert_row, wait_until
+from helpers import fetch_events, fetch_rows, insert_row, quote, wait_until
 from watching import ENV, STOCK, orders_for, wait_active
 
 pytestmark = pytest.mark.slow
@@ -141,7 +141,7 @@ def test_a_position_opened_meanwhile_is_adopted_and_subscribed_and_a_price_read_
 
 def test_an_underlying_level_is_judged_on_the_stock_streams_print_and_no_cycle_asks_for_the_underlying(
         state, run_watcher, database_url):
-    state.set_price(OPTION, Decimal("5.20"))
+    quote(state, OPTION, "5.20")
     state.set_position("a", OPTION, Decimal(10), Decimal("5.20"))
     insert_row(database_url, ticker="GOOGL", option_symbol=OPTION, instrument_type="CALL", quantity=10,
                entry_price=Decimal("5.20"), strike_price=340, expiration_date=date(2026, 2, 20),
