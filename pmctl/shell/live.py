@@ -3,7 +3,7 @@
 ``pmctl run`` reads the broker in full over REST (clock, positions, open orders) when it starts, after every
 reconnect and periodically; in between, the streams keep that picture current: a trade update changes the order it
 names and, for a fill, the position it left (``position_qty``); a trade print moves the position's price; a quote
-is kept for the rules that judge one. Each cycle reads the book through ``LiveBroker``, the same ``Broker`` port a
+is kept for the rules that judge one, and answers the cycle's latest-quotes read. Each cycle reads the book through ``LiveBroker``, the same ``Broker`` port a
 cron cycle reads Alpaca through, so the core decides on a snapshot of the same shape either way.
 
 The last trade of an underlying that an option row's levels watch is kept too, so a move of the underlying is
@@ -20,6 +20,7 @@ same quantity off the position and off the order, leaving it unchanged.
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -28,6 +29,7 @@ from pmctl import occ
 from pmctl.broker.streams import OrderUpdate, Print
 from pmctl.core.closing import reducing_side
 from pmctl.core.market import Clock, Order, Position, Session
+from pmctl.core.quotes import Quote
 from pmctl.core.settle import WORKING
 from pmctl.shell.ports import Broker
 
@@ -104,9 +106,13 @@ class LiveBook:
                 return self._ended.get(order_id)
             return next((o for o in reversed(self._ended.values()) if o.client_order_id == client_order_id), None)
 
-    def quote(self, symbol: str) -> Print | None:
+    def quotes(self, symbols: Iterable[str]) -> dict[str, Quote]:
+        """The streamed quotes of ``symbols`` that the stream has carried, in the market-data API's shape."""
         with self.lock:
-            return self._quotes.get(symbol)
+            points = [self._quotes[symbol] for symbol in symbols if symbol in self._quotes]
+        return {point.symbol: Quote(point.symbol, point.bid, point.ask, point.bid_size or ZERO,
+                                    point.ask_size or ZERO, point.at)
+                for point in points if point.bid is not None and point.ask is not None}
 
     def symbols(self) -> frozenset[str]:
         with self.lock:
@@ -274,6 +280,17 @@ class LiveBroker:
             asked = self.broker.latest_trades(missing)
             self.book.note_underlying_trades(asked)
             known.update(asked)
+        return known
+
+    def latest_quotes(self, stocks: Iterable[str], options: Iterable[str]) -> dict[str, Quote]:
+        """Held symbols' quotes from the stream, aged by their own time as a REST quote is; only symbols it has not
+        quoted yet are asked for."""
+        stocks, options = tuple(stocks), tuple(options)
+        known = self.book.quotes(stocks + options)
+        missing_stocks = tuple(s for s in stocks if s not in known)
+        missing_options = tuple(s for s in options if s not in known)
+        if missing_stocks or missing_options:
+            known.update(self.broker.latest_quotes(missing_stocks, missing_options))
         return known
 
     def order_by_id(self, order_id: str) -> Order | None:

@@ -161,3 +161,27 @@ def test_an_underlying_level_is_judged_on_the_stock_streams_print_and_no_cycle_a
     wait_until(lambda: fetch_rows(database_url)[0]["status"] == "closed", "the row closed")
     # The cycle's lines are logged once its plan is applied, a moment after the row's close is committed.
     wait_until(lambda: "underlying GOOGL 329.50 at or below underlying stop" in watcher.output(), "the reason logged")
+
+
+def test_an_options_bid_crossing_its_stop_on_the_stream_closes_it_with_no_quote_request(
+        state, run_watcher, database_url):
+    quote(state, OPTION, "5.20")
+    state.set_position("a", OPTION, Decimal(10), Decimal("5.20"))
+    insert_row(database_url, ticker="GOOGL", option_symbol=OPTION, instrument_type="CALL", quantity=10,
+               entry_price=Decimal("5.20"), strike_price=340, expiration_date=date(2026, 2, 20),
+               stop_loss=Decimal("4.80"))
+    watcher = run_watcher("--resync", "3600")
+    wait_active(database_url, watcher, state, symbols=())
+    state.wait_for_streams("options", "a", quotes=[OPTION], trades=[OPTION], timeout=10)
+    state.set_quote(OPTION, Decimal("5.10"), Decimal("5.20"))
+    wait_until(lambda: fetch_rows(database_url)[0]["price_source"] == "bid", "a cycle on the streamed quote")
+    mark = len(state.requests)
+
+    crossed = time.monotonic()
+    state.set_quote(OPTION, Decimal("4.70"), Decimal("4.90"))
+    wait_until(lambda: orders_for(state, OPTION), "the option's close at the broker", timeout=1)
+    assert time.monotonic() - crossed < 1
+    [order] = orders_for(state, OPTION)
+    assert (order.side, order.type, order.limit_price, order.position_intent) == (
+        "sell", "limit", Decimal("4.70"), "sell_to_close")
+    assert [r.path for r in state.requests[mark:] if "/quotes/latest" in r.path] == []
