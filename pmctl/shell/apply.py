@@ -62,7 +62,11 @@ class Outcome:
 
 
 class Applier:
-    def __init__(self, snapshot: Snapshot, broker: Broker, conn: psycopg.Connection, actor: str):
+    def __init__(self, snapshot: Snapshot, broker: Broker, conn: psycopg.Connection, actor: str,
+                 stamp: tuple[str, tuple] | None = None):
+        """``stamp`` (``accounts.cycle_stamp``) rides in the refresh when that is the plan's whole work."""
+        self.stamp = stamp
+        self.stamped = False
         self.snapshot = snapshot
         self.broker = broker
         self.conn = conn
@@ -107,7 +111,8 @@ class Applier:
         # A steady cycle's bookkeeping is the one refresh statement, atomic on its own: no BEGIN and COMMIT trips.
         alone = not (adoptions or changes or follows or brackets or taken or any(map(self._trailing_moved, refreshes)))
         with nullcontext() if alone else self.conn.transaction():
-            positions.refresh(self.conn, self.account, refreshes, self.now)
+            folded = self.stamp if alone and all(isinstance(action, Refresh) for action in plan.actions) else None
+            self.stamped = positions.refresh(self.conn, self.account, refreshes, self.now, folded) and bool(folded)
             adopted = positions.adopt(self.conn, self.account, adoptions)
             pending.taken(self.conn, self.account, {a.pending_plan_id: adopted[a.symbol] for a in adoptions
                                                     if a.pending_plan_id is not None and a.symbol in adopted})

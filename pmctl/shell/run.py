@@ -209,9 +209,11 @@ def _cycle(conn, result, settings, account, broker, decide, dry_run, actor_name,
     if dry_run:
         return
     bind_first_time(conn, account.name, keys)
-    result.outcomes = Applier(result.snapshot, broker, conn, actor_name).apply(result.plan)
-    if by or once_per:
-        account_store.record_cycle(conn, account.name, by, round_=bool(once_per))
+    stamp = account_store.cycle_stamp(account.name, by, round_=bool(once_per)) if by or once_per else None
+    applier = Applier(result.snapshot, broker, conn, actor_name, stamp)
+    result.outcomes = applier.apply(result.plan)
+    if stamp and not applier.stamped:
+        account_store.record_cycle(conn, stamp)
 
 
 def _lock(conn: psycopg.Connection, account: str, wait: float) -> None:

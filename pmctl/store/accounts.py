@@ -31,15 +31,23 @@ def seconds_since_cycle(conn: psycopg.Connection, name: str) -> float | None:
     return float(row[0]) if row and row[0] is not None else None
 
 
-def record_cycle(conn: psycopg.Connection, name: str, by: str | None, round_: bool) -> None:
-    """A cycle ran to its end, in one statement: ``by`` (``check@host``, ``run@host``) stamps it as the account's
-    last monitoring cycle; ``round_`` (``check --once-per``) as the scale-out round's too."""
-    conn.execute(
-        "UPDATE broker_accounts SET monitored_at = CASE WHEN %(by)s::text IS NULL THEN monitored_at ELSE now() END, "
-        "monitored_by = COALESCE(%(by)s::text, monitored_by), "
-        "last_cycle_at = CASE WHEN %(round)s THEN now() ELSE last_cycle_at END WHERE account_name = %(name)s",
-        {"by": by, "round": round_, "name": name},
-    )
+#: A cycle ran to its end: ``(by, by, round, name)``. ``by`` (``check@host``, ``run@host``) stamps it as the
+#: account's last monitoring cycle; ``round`` (``check --once-per``) as the scale-out round's too.
+CYCLE_STAMP = (
+    "UPDATE broker_accounts SET monitored_at = CASE WHEN %s::text IS NULL THEN monitored_at ELSE now() END, "
+    "monitored_by = COALESCE(%s::text, monitored_by), "
+    "last_cycle_at = CASE WHEN %s THEN now() ELSE last_cycle_at END WHERE account_name = %s"
+)
+
+
+def cycle_stamp(name: str, by: str | None, round_: bool) -> tuple[str, tuple]:
+    """The stamp of a cycle that ran to its end, as a statement and its parameters: sent alone by
+    ``record_cycle``, or inside a steady cycle's one bookkeeping statement (``positions.refresh``)."""
+    return CYCLE_STAMP, (by, by, round_, name)
+
+
+def record_cycle(conn: psycopg.Connection, stamp: tuple[str, tuple]) -> None:
+    conn.execute(*stamp)
 
 
 def record_beat(conn: psycopg.Connection, name: str, watcher: str) -> bool:

@@ -53,21 +53,26 @@ def row_from(record: dict) -> Row:
     return Row(**record)
 
 
-def refresh(conn: psycopg.Connection, account: str, refreshes: list[Refresh], now: datetime) -> None:
-    """Every open row's price, P&L and trailing levels in one statement, whatever the size of the book."""
+def refresh(conn: psycopg.Connection, account: str, refreshes: list[Refresh], now: datetime,
+            stamp: tuple[str, tuple] | None = None) -> bool:
+    """Every open row's price, P&L and trailing levels in one statement, whatever the size of the book; with
+    ``stamp`` (``accounts.cycle_stamp``), the cycle's stamp in the same statement. False when there was nothing to
+    refresh, so nothing was sent."""
     if not refreshes:
-        return
+        return False
+    before, given = (f"WITH stamped AS ({stamp[0]}) ", stamp[1]) if stamp else ("", ())
     conn.execute(
-        "UPDATE active_positions AS ap SET current_price = v.price, current_pnl_dollars = v.dollars, "
+        before + "UPDATE active_positions AS ap SET current_price = v.price, current_pnl_dollars = v.dollars, "
         "current_pnl_percent = v.percent, peak_price = COALESCE(v.peak, ap.peak_price), "
         "trailing_stop_price = COALESCE(v.trail, ap.trailing_stop_price), price_source = v.source, "
         "price_at = v.at, last_checked_at = %s, check_count = COALESCE(ap.check_count, 0) + 1, updated_at = %s "
         "FROM unnest(%s::int[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[], "
         "%s::text[], %s::timestamptz[]) AS v(id, price, dollars, percent, peak, trail, source, at) "
         "WHERE ap.id = v.id AND ap.account_name = %s AND ap.status = 'open'",
-        (now, now, *_columns(refreshes, "row_id", "current_price", "pnl_dollars", "pnl_percent", "peak_price",
-                              "trailing_stop_price", "price_source", "price_at"), account),
+        (*given, now, now, *_columns(refreshes, "row_id", "current_price", "pnl_dollars", "pnl_percent", "peak_price",
+                                     "trailing_stop_price", "price_source", "price_at"), account),
     )
+    return True
 
 
 def adopt(conn: psycopg.Connection, account: str, adoptions: list[Adopt]) -> dict[str, int]:
