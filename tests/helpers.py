@@ -3,7 +3,7 @@ something another process does."""
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import psycopg
@@ -62,6 +62,12 @@ def quote(state, symbol: str, bid: str | Decimal, spread: str = "0.10") -> None:
     bid = Decimal(bid)
     state.set_price(symbol, bid)
     state.set_quote(symbol, bid, bid + Decimal(spread))
+
+
+def later(state, seconds: int = 10) -> None:
+    """Run the emulator's frozen clock on by the walk's interval (``walk_interval_seconds``, 10 by default), as the
+    minute between two of cron's cycles would: a working limit is re-priced only once it has worked that long."""
+    state.set_clock(timestamp=state.clock.now() + timedelta(seconds=seconds))
 
 
 def quote_mid(state, symbol: str, mid: str | Decimal, half_spread: str = "0.05") -> None:

@@ -85,6 +85,7 @@ _KEYS: dict[str, _Key] = {
     "limit_offset_ticks": _Key(values.whole(0, 100, "ticks"), 0, 0),
     "max_slippage_percent": _Key(values.percent(Decimal(0), _HUNDRED, high_open=True), Decimal(10), Decimal(10)),
     "walk_steps": _Key(values.whole(1, 100, "steps"), 3, 3),
+    "walk_interval_seconds": _Key(values.whole(1, 3600, "seconds"), 10, 10),
     "max_quote_age_seconds": _Key(values.whole(1, 86400, "seconds"), 120, 120),
     "max_spread_percent": _Key(values.percent(Decimal(0), Decimal(200), high_open=True), Decimal(5), Decimal(50)),
     "expiry_deadline": _Key(values.new_york_time, None, time(15, 0), options_only=True),
@@ -162,6 +163,7 @@ class Resolved:
     limit_offset_ticks: int
     max_slippage_percent: Decimal
     walk_steps: int
+    walk_interval_seconds: int
     max_quote_age_seconds: int
     max_spread_percent: Decimal
     expiry_deadline: time | None

@@ -73,7 +73,7 @@ def walked(row: Row, order: Order, snapshot: Snapshot) -> list[Action]:
             or walk.step_of(claim, order.client_order_id) is None):
         return []
     working = walk.WorkingClose(row.id, row.symbol, order.side, order.id, claim, order.client_order_id,
-                                order.limit_price, row.close_trigger_price)
+                                order.limit_price, row.close_trigger_price, order.submitted_at)
     profile = _profile(row, policy_in(snapshot))
     if order.status == "canceled":
         late = walk.past_deadline(row.symbol, snapshot.clock, profile)

@@ -51,7 +51,9 @@ class WorkingClose:
 
     ``claim`` is the row's client order id for the close, ``client_order_id``
     the working order's own (the claim, or a step's ``claim-wN``);
-    ``trigger_price`` the price the rule fired on, which bounds the walk.
+    ``trigger_price`` the price the rule fired on, which bounds the walk;
+    ``placed_at`` when the working order was placed (a replacement is a new
+    order), by the broker.
     """
 
     row_id: int
@@ -62,6 +64,7 @@ class WorkingClose:
     client_order_id: str
     limit_price: Decimal
     trigger_price: Decimal
+    placed_at: datetime | None = None
 
     @property
     def step(self) -> int:
@@ -214,7 +217,10 @@ def next_limit(working: WorkingClose, quote: Quote | None, profile: Resolved, ma
 def walk_step(working: WorkingClose, quote: Quote | None, clock: Clock, profile: Resolved,
               market: Market) -> WalkClose | None:
     """What to do with a limit close still working: re-price it, turn it into a market order at a deadline, or
-    leave it (the market is closed, or the walk has reached its bound and waits there for a fill or a deadline).
+    leave it (the market is closed, the order has not worked ``walk_interval_seconds`` yet, or the walk has
+    reached its bound and waits there for a fill or a deadline). The interval paces the walk where cycles come
+    faster than cron's minute: ``pmctl run`` decides on every quote, and without it one busy second would walk a
+    close to its bound; a deadline does not wait for it.
 
     ``quote`` is the symbol's quote this cycle if it is usable (``quotes.quote_problem`` found nothing).
     """
@@ -224,6 +230,9 @@ def walk_step(working: WorkingClose, quote: Quote | None, clock: Clock, profile:
     if late is not None:
         return WalkClose(working.row_id, working.symbol, working.order_id, market_client_order_id(working.claim),
                          working.limit_price, None, f"limit {money(working.limit_price)} unfilled {late}: at market")
+    if working.placed_at is not None and \
+            clock.timestamp - working.placed_at < timedelta(seconds=profile.walk_interval_seconds):
+        return None
     price = next_limit(working, quote, profile, market)
     if price is None:
         return None

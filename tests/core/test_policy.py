@@ -200,6 +200,7 @@ VALUES = {
     "limit_offset_ticks": st.integers(0, 100),
     "max_slippage_percent": PERCENT,
     "walk_steps": st.integers(1, 100),
+    "walk_interval_seconds": st.integers(1, 3600),
     "max_quote_age_seconds": st.integers(1, 86400),
     "max_spread_percent": st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("199.9999"), places=4),
     "expiry_deadline": st.times(min_value=time(9, 30), max_value=time(15, 59)).map(

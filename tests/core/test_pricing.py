@@ -67,13 +67,15 @@ def closing(**fields):
     return call(**{**values, **fields})
 
 
-def test_the_settle_step_walks_a_working_limit_close_a_step():
-    working = limit_order("pmctl-a-1-0", "4.10")
+def test_the_settle_step_walks_a_working_limit_close_a_step_once_it_has_worked_the_interval():
+    working = limit_order("pmctl-a-1-0", "4.10", at=NOON - timedelta(seconds=10))
     plan = plan_check(snapshot([closing()], [position(CALL, available="0")], [working]))
     [step] = plan.of(WalkClose)
     assert (step.order_id, step.client_order_id, step.old_limit, step.new_limit) == (
         "o-pmctl-a-1-0", "pmctl-a-1-0-w1", Decimal("4.10"), Decimal("3.95"))
     assert plan.has_changes
+    fresh = limit_order("pmctl-a-1-0", "4.10", at=NOON - timedelta(seconds=9))
+    assert plan_check(snapshot([closing()], [position(CALL, available="0")], [fresh])).of(WalkClose) == []
 
 
 def test_past_the_deadline_the_walk_becomes_a_market_close_built_by_the_guard():

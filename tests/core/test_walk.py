@@ -248,3 +248,15 @@ def test_a_close_is_a_market_order_unless_priced_and_a_walk_is_a_change_a_dry_ru
         "market", None, "market", None)
     step = walk.walk_step(working(), None, clock(), profile(), MARKET)
     assert Plan("a", (step,)).has_changes
+
+
+def test_a_limit_is_re_priced_only_once_it_has_worked_the_interval_but_a_deadline_does_not_wait():
+    placed = TUESDAY - timedelta(seconds=9)
+    young = replace(working(), placed_at=placed)
+    assert walk.walk_step(young, None, clock(), profile(), MARKET) is None
+    assert walk.walk_step(young, None, clock(TUESDAY + timedelta(seconds=1)), profile(), MARKET).new_limit == \
+        Decimal("1.79")
+    assert walk.walk_step(young, None, clock(), profile(walk_interval_seconds=5), MARKET) is not None
+    at_deadline = datetime(2026, 2, 20, 20, 1, tzinfo=UTC)
+    just_placed = replace(working(), placed_at=at_deadline)
+    assert walk.walk_step(just_placed, None, clock(at_deadline), profile(), MARKET).to_market

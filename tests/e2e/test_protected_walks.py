@@ -5,7 +5,7 @@ nothing rests beside the walk, and a close the broker refuses leaves the positio
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from helpers import fetch_rows
+from helpers import fetch_rows, later
 import test_protection
 from test_protection import CALL, option_row, resting
 
@@ -35,6 +35,7 @@ def test_a_limit_close_cancels_the_stop_limit_first_and_walks_to_its_fill_with_n
     assert limit.limit_price == Decimal("4.85")
     assert fetch_rows(database_url, f"id = {row}")[0]["status"] == "closing"
 
+    later(state)
     walked = check()
 
     assert f"replace order {limit.id} with a limit of 4.50 as pmctl-a-{row}-0-w1" in walked.stdout

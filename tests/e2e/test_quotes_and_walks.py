@@ -9,7 +9,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from helpers import NOON, fetch_events, fetch_rows, insert_row
+from helpers import NOON, fetch_events, fetch_rows, insert_row, later
 
 CALL = "GOOGL260220C00340000"
 UTC = timezone.utc
@@ -112,6 +112,9 @@ def test_an_unfilled_limit_walks_by_patch_to_a_fill_within_the_slippage_bound(de
     assert (first.limit_price, first.status, first.client_order_id) == (Decimal("4.10"), "new", "pmctl-a-1-0")
     assert fetch_rows(database_url, f"id = {row}")[0]["status"] == "closing"
 
+    assert desk("check", "--account", "a").exit_code == 0
+    assert len(orders(state)) == 1, "a limit is re-priced only once it has worked the walk's interval"
+    later(state)
     walked = desk("check", "--account", "a")
     assert walked.exit_code == 0, walked.stdout + walked.stderr
     assert (f"walk row {row} {CALL}: replace order {first.id} with a limit of 3.70 as pmctl-a-1-0-w1 (limit 4.10 "
@@ -120,6 +123,7 @@ def test_an_unfilled_limit_walks_by_patch_to_a_fill_within_the_slippage_bound(de
     assert (first.status, second.client_order_id, second.limit_price, second.status) == (
         "replaced", "pmctl-a-1-0-w1", Decimal("3.70"), "new")
 
+    later(state)
     assert desk("check", "--account", "a").exit_code == 0
     assert len(orders(state)) == 2, "at its bound the walk waits for a fill or a deadline"
 
@@ -141,6 +145,7 @@ def test_with_no_usable_quote_the_walk_takes_its_equal_steps(desk, state, databa
                                                                age_seconds=3600), method="POST")
     assert desk("check", "--account", "a").exit_code == 0
     for _ in range(4):
+        later(state)
         assert desk("check", "--account", "a").exit_code == 0
     assert [(order.client_order_id, order.limit_price) for order in orders(state)] == [
         ("pmctl-a-1-0", Decimal("4.10")), ("pmctl-a-1-0-w1", Decimal("3.95")), ("pmctl-a-1-0-w2", Decimal("3.80")),
@@ -216,6 +221,7 @@ def test_a_step_whose_answer_was_lost_is_found_by_its_client_order_id_and_settle
     assert desk("check", "--account", "a").exit_code == 0
     [first] = orders(state)
     state.inject_fault(f"/v2/orders/{first.id}", "lost_answer", count=1, method="PATCH")
+    later(state)
 
     lost = desk("check", "--account", "a")
 

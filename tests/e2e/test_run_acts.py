@@ -185,3 +185,34 @@ def test_an_options_bid_crossing_its_stop_on_the_stream_closes_it_with_no_quote_
     assert (order.side, order.type, order.limit_price, order.position_intent) == (
         "sell", "limit", Decimal("4.70"), "sell_to_close")
     assert [r.path for r in state.requests[mark:] if "/quotes/latest" in r.path] == []
+
+
+def test_quotes_arriving_many_times_a_second_walk_a_limit_close_once_per_interval(
+        state, run_watcher, database_url, tmp_path):
+    policy = tmp_path / "pmctl.toml"
+    policy.write_text("[defaults.option]\nwalk_steps = 20\nwalk_interval_seconds = 1\n")
+    state.set_clock(frozen=False)  # the broker's clock runs, as the watcher's does: orders are stamped as placed
+    quote(state, OPTION, "5.20")
+    state.set_position("a", OPTION, Decimal(10), Decimal("5.20"))
+    insert_row(database_url, ticker="GOOGL", option_symbol=OPTION, instrument_type="CALL", quantity=10,
+               entry_price=Decimal("5.20"), strike_price=340, expiration_date=date(2026, 2, 20),
+               stop_loss=Decimal("4.80"))
+    watcher = run_watcher("--resync", "3600", env={"PMCTL_POLICY_FILE": str(policy)})
+    wait_active(database_url, watcher, state, symbols=())
+    state.wait_for_streams("options", "a", quotes=[OPTION], trades=[OPTION], timeout=10)
+    # Then nobody bids near it: a spread too wide to judge, so the walk takes its equal steps down.
+    state.before_request("/v2/orders", lambda: state.set_quote(OPTION, Decimal("2.00"), Decimal("4.90")),
+                         method="POST")
+
+    state.set_quote(OPTION, Decimal("4.70"), Decimal("4.90"))
+    wait_until(lambda: orders_for(state, OPTION), "the option's limit close at the broker", timeout=1)
+    placed = time.monotonic()
+    ask = Decimal("4.90")
+    while time.monotonic() - placed < 2.5:  # 20 quotes a second, each waking the watcher
+        ask = Decimal("4.91") if ask == Decimal("4.90") else Decimal("4.90")
+        state.set_quote(OPTION, Decimal("2.00"), ask)
+        time.sleep(0.05)
+
+    steps = [order.client_order_id for order in orders_for(state, OPTION)]
+    assert steps[0] == "pmctl-a-1-0" and 1 <= len(steps) - 1 <= 3, steps
+    assert all(order.status != "filled" for order in orders_for(state, OPTION))
