@@ -4,8 +4,9 @@ share, so a log line and a dry run never describe the same action two ways."""
 from decimal import Decimal
 
 from pmctl.core.numbers import money, num
-from pmctl.core.plan import (Adopt, Alert, Arm, AwaitPosition, ChangeQuantity, ClearBrackets, Close, Defer, Disarm,
-                             Edit, FollowEntry, MarkClosed, Rearm, RecordProtection, Reopen, TakePlan, WalkClose)
+from pmctl.core.plan import (Adopt, Alert, AwaitPosition, ChangeQuantity, ClearBrackets, Close, Defer, Edit,
+                             FollowEntry, MarkClosed, Reopen, TakePlan, WalkClose)
+from pmctl.core.protective_actions import Arm, Disarm, Rearm, RecordProtection
 from pmctl.core.vocabulary import TRADE_PLANS
 
 

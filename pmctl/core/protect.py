@@ -35,8 +35,8 @@ from pmctl.core.fills import weighted
 from pmctl.core.market import Order, Position, ProtectiveOrder
 from pmctl.core.model import Row, Snapshot
 from pmctl.core.numbers import num
-from pmctl.core.plan import (Action, Alert, Arm, ChangeQuantity, ClearBrackets, Close, Disarm, MarkClosed, Rearm,
-                             RecordProtection)
+from pmctl.core.plan import Action, Alert, ChangeQuantity, ClearBrackets, Close, MarkClosed
+from pmctl.core.protective_actions import Arm, Disarm, Rearm, RecordProtection
 from pmctl.core.resting import NOT_REPLACEABLE, OCO, STOP, Resting, client_order_id, foreign, named, reducing, resting
 from pmctl.core.vocabulary import AlertKind, ExitSource, FindingKind, Reason, Severity, Status
 

@@ -27,8 +27,9 @@ from pmctl.core.exits import ExitFill
 from pmctl.core.market import LIMIT, Order
 from pmctl.core.model import Row, Snapshot
 from pmctl.core.numbers import num
-from pmctl.core.plan import (PROTECTIONS, Action, Adopt, Alert, Arm, AwaitPosition, ChangeQuantity, ClearBrackets,
-                              Close, Defer, Edit, FollowEntry, MarkClosed, Plan, Refresh, Reopen, TakePlan, WalkClose)
+from pmctl.core.plan import (Action, Adopt, Alert, AwaitPosition, ChangeQuantity, ClearBrackets, Close, Defer, Edit,
+                             FollowEntry, MarkClosed, Plan, Refresh, Reopen, TakePlan, WalkClose)
+from pmctl.core.protective_actions import PROTECTIONS, Arm
 from pmctl.core.vocabulary import TRADE_PLANS, EventKind, OutcomeStatus, Severity
 from pmctl.shell.ports import Broker
 from pmctl.shell.protecting import Protector
@@ -267,15 +268,8 @@ class Applier:
                                    f"row {row.id} from its orders",
                            OutcomeStatus.DEFERRED if over else OutcomeStatus.FAILED)
         settled = settle.on_walked(row, order, self.snapshot.position(row.symbol))
-        with self.conn.transaction():
-            positions.record_order(self.conn, self.account, row.id, order.id)
-            written = [Event(row.id, EventKind.ORDER_REPLACED, {**data, "new_order_id": order.id,
-                                                                "status": order.status})]
-            if isinstance(settled, MarkClosed):
-                positions.mark_closed(self.conn, self.account, settled, self.now)
-                written.append(_closed_event(settled))
-            events.insert_events(self.conn, self.account, written, self.actor, self.now)
-            self._record_exits(_exits_of(settled))
+        self._answered(row, order, settled, Event(row.id, EventKind.ORDER_REPLACED, {
+            **data, "new_order_id": order.id, "status": order.status}))
         if order.is_filled:
             return Outcome(action, f"filled {num(order.filled_qty)} at {num(order.filled_avg_price)}: closed")
         return Outcome(action, f"order {order.id} {order.status}; settled when it fills", OutcomeStatus.SENT)
@@ -326,20 +320,25 @@ class Applier:
                 "symbol": action.symbol, "why": why})], self.actor, self.now)
         return Outcome(action, why, OutcomeStatus.ALREADY_DONE if done.filled else OutcomeStatus.FAILED)
 
-    def _submitted(self, action: Close, row: Row, order: Order) -> Outcome:
-        """The answer is recorded before anything else, then settled as the core says (``settle.on_answer``)."""
-        settled = settle.on_answer(row, action, order, self.snapshot.position(row.symbol))
+    def _answered(self, row: Row, order: Order, settled, event: Event) -> None:
+        """The broker's answer to a close or a walk step is recorded with its event, and the row closed if it
+        filled, in one transaction."""
         with self.conn.transaction():
             positions.record_order(self.conn, self.account, row.id, order.id)
-            written = [Event(row.id, EventKind.ORDER_SUBMITTED, {
-                "symbol": order.symbol, "side": order.side, "qty": order.qty, "order_id": order.id,
-                "client_order_id": order.client_order_id, "claim": action.client_order_id, "via": action.route,
-                "status": order.status})]
+            written = [event]
             if isinstance(settled, MarkClosed):
                 positions.mark_closed(self.conn, self.account, settled, self.now)
                 written.append(_closed_event(settled))
             events.insert_events(self.conn, self.account, written, self.actor, self.now)
             self._record_exits(_exits_of(settled))
+
+    def _submitted(self, action: Close, row: Row, order: Order) -> Outcome:
+        """The answer is recorded before anything else, then settled as the core says (``settle.on_answer``)."""
+        settled = settle.on_answer(row, action, order, self.snapshot.position(row.symbol))
+        self._answered(row, order, settled, Event(row.id, EventKind.ORDER_SUBMITTED, {
+            "symbol": order.symbol, "side": order.side, "qty": order.qty, "order_id": order.id,
+            "client_order_id": order.client_order_id, "claim": action.client_order_id, "via": action.route,
+            "status": order.status}))
         rested = "" if isinstance(settled, MarkClosed) else self._rest(action.rest)
         if order.is_filled:
             return Outcome(action, f"filled {num(order.filled_qty)} at {num(order.filled_avg_price)}: closed{rested}")

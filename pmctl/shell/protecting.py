@@ -19,7 +19,7 @@ import psycopg
 from pmctl.broker import errors
 from pmctl.core.market import Order
 from pmctl.core.numbers import num
-from pmctl.core.plan import Arm, Disarm, Rearm, RecordProtection
+from pmctl.core.protective_actions import Arm, Disarm, Rearm, RecordProtection
 from pmctl.core.vocabulary import EventKind, OutcomeStatus
 from pmctl.errors import BrokerError
 from pmctl.shell.ports import Broker

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from helpers import NOON
 from pmctl.core.check import plan_check
 from pmctl.core.market import Order
-from pmctl.core.plan import (Alert, Arm, ClearBrackets, Close, Defer, Disarm, MarkClosed, Rearm, RecordProtection)
+from pmctl.core.plan import Alert, ClearBrackets, Close, Defer, MarkClosed
+from pmctl.core.protective_actions import Arm, Disarm, Rearm, RecordProtection
 from pmctl.core.policy import Policy
 from pmctl.core.reconcile import plan_reconcile
 from pmctl.core.resting import named

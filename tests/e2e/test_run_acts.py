@@ -139,13 +139,17 @@ def test_a_position_opened_meanwhile_is_adopted_and_subscribed_and_a_price_read_
                "SPY unsubscribed once closed")
 
 
-def test_an_underlying_level_is_judged_on_the_stock_streams_print_and_no_cycle_asks_for_the_underlying(
-        state, run_watcher, database_url):
+def held_call(state, database_url, **levels) -> None:
+    """Account "a" holds 10 of the GOOGL call at 5.20, quoted 5.20 x 5.30, tracked with ``levels``."""
     quote(state, OPTION, "5.20")
     state.set_position("a", OPTION, Decimal(10), Decimal("5.20"))
     insert_row(database_url, ticker="GOOGL", option_symbol=OPTION, instrument_type="CALL", quantity=10,
-               entry_price=Decimal("5.20"), strike_price=340, expiration_date=date(2026, 2, 20),
-               underlying_stop=Decimal("330"))
+               entry_price=Decimal("5.20"), strike_price=340, expiration_date=date(2026, 2, 20), **levels)
+
+
+def test_an_underlying_level_is_judged_on_the_stock_streams_print_and_no_cycle_asks_for_the_underlying(
+        state, run_watcher, database_url):
+    held_call(state, database_url, underlying_stop=Decimal("330"))
     watcher = run_watcher("--resync", "3600")
     wait_active(database_url, watcher, state, symbols=["GOOGL"])
     state.wait_for_streams("options", "a", quotes=[OPTION], trades=[OPTION], timeout=10)
@@ -165,11 +169,7 @@ def test_an_underlying_level_is_judged_on_the_stock_streams_print_and_no_cycle_a
 
 def test_an_options_bid_crossing_its_stop_on_the_stream_closes_it_with_no_quote_request(
         state, run_watcher, database_url):
-    quote(state, OPTION, "5.20")
-    state.set_position("a", OPTION, Decimal(10), Decimal("5.20"))
-    insert_row(database_url, ticker="GOOGL", option_symbol=OPTION, instrument_type="CALL", quantity=10,
-               entry_price=Decimal("5.20"), strike_price=340, expiration_date=date(2026, 2, 20),
-               stop_loss=Decimal("4.80"))
+    held_call(state, database_url, stop_loss=Decimal("4.80"))
     watcher = run_watcher("--resync", "3600")
     wait_active(database_url, watcher, state, symbols=())
     state.wait_for_streams("options", "a", quotes=[OPTION], trades=[OPTION], timeout=10)
@@ -192,11 +192,7 @@ def test_quotes_arriving_many_times_a_second_walk_a_limit_close_once_per_interva
     policy = tmp_path / "pmctl.toml"
     policy.write_text("[defaults.option]\nwalk_steps = 20\nwalk_interval_seconds = 1\n")
     state.set_clock(frozen=False)  # the broker's clock runs, as the watcher's does: orders are stamped as placed
-    quote(state, OPTION, "5.20")
-    state.set_position("a", OPTION, Decimal(10), Decimal("5.20"))
-    insert_row(database_url, ticker="GOOGL", option_symbol=OPTION, instrument_type="CALL", quantity=10,
-               entry_price=Decimal("5.20"), strike_price=340, expiration_date=date(2026, 2, 20),
-               stop_loss=Decimal("4.80"))
+    held_call(state, database_url, stop_loss=Decimal("4.80"))
     watcher = run_watcher("--resync", "3600", env={"PMCTL_POLICY_FILE": str(policy)})
     wait_active(database_url, watcher, state, symbols=())
     state.wait_for_streams("options", "a", quotes=[OPTION], trades=[OPTION], timeout=10)
