@@ -42,6 +42,8 @@ from pmctl.core.vocabulary import PriceSource
 _HUNDRED = Decimal(100)
 _STEP = re.compile(r"^-w(\d+)$")
 _SUFFIX = re.compile(r"-(w\d+|m)$")
+#: A close's claim (``closing.client_order_id``: ``pmctl-<account>-<row>-<attempt>``) or one of its walk's steps.
+_CLOSE = re.compile(r"pmctl-.+-[0-9]+-[0-9]+(-w[0-9]+)?")
 MARKET_SUFFIX = "-m"
 
 
@@ -115,6 +117,15 @@ def latest_by_claim(orders: Iterable[Order]) -> dict[str, Order]:
         chains.setdefault(claim_of(order.client_order_id), []).append(order)
     found = {claim: latest(claim, chain) for claim, chain in chains.items()}
     return {claim: order for claim, order in found.items() if order is not None}
+
+
+def walking(account: str, orders: Iterable[Order]) -> frozenset[str]:
+    """The symbols with a limit close of the account's walking (its first order or a step). ``pmctl run`` decides
+    on them every beat, not only when a quote comes: a walk on a contract nobody quotes still steps each
+    ``walk_interval_seconds``."""
+    return frozenset(order.symbol for order in orders
+                     if order.order_type == LIMIT and _CLOSE.fullmatch(order.client_order_id)
+                     and order.client_order_id.startswith(f"pmctl-{account}-"))
 
 
 def claim_of(client_order_id: str) -> str:

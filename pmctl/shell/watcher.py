@@ -32,6 +32,7 @@ import psycopg
 from pmctl import occ
 from pmctl.broker import streams as wire
 from pmctl.config import AccountConfig, Settings
+from pmctl.core import walk
 from pmctl.core.check import plan_check
 from pmctl.core.ledger import underlyings_needed
 from pmctl.core.plan import Adopt, TakePlan
@@ -318,6 +319,8 @@ class _Session:
             if now >= next_beat:
                 self._beat()
                 next_beat = now + tuning.beat_seconds
+                for symbol in walk.walking(self.name, self.book.open_orders()):
+                    mail.touch(symbol)
             self.streams.follow(self.book.symbols() | self.book.underlyings)
             self._stale()
             symbols, resync, refresh, stop = mail.take(min(next_resync, next_beat) - time.monotonic())

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pmctl.core import ticks, walk
-from pmctl.core.market import Clock
+from pmctl.core.market import Clock, Order
 from pmctl.core.plan import Close, Plan, WalkClose
 from pmctl.core.policy import Policy
 from pmctl.core.quotes import LastTrade, Quote, TriggerPrice
@@ -260,3 +260,14 @@ def test_a_limit_is_re_priced_only_once_it_has_worked_the_interval_but_a_deadlin
     at_deadline = datetime(2026, 2, 20, 20, 1, tzinfo=UTC)
     just_placed = replace(working(), placed_at=at_deadline)
     assert walk.walk_step(just_placed, None, clock(at_deadline), profile(), MARKET).to_market
+
+
+def test_the_watcher_wakes_for_the_accounts_walking_limit_closes_only():
+    def order(client_order_id: str, order_type: str = "limit", symbol: str = CALL) -> Order:
+        return Order(client_order_id, client_order_id, symbol, "sell", Decimal(1), Decimal(0), None, order_type, "new",
+                     TUESDAY, None, None, limit_price=Decimal("1.85"))
+
+    orders = [order("pmctl-a-7-0"), order("pmctl-a-8-1-w2", symbol="SPY"), order("pmctl-a-9-stop-2", "stop_limit"),
+              order("pmctl-a-10-oco-1", symbol="AMD"), order("pmctl-b-11-0", symbol="QQQ"),
+              order("desk-order-1", symbol="IWM"), order("pmctl-a-12-0-m", "market", symbol="TSLA")]
+    assert walk.walking("a", orders) == frozenset({CALL, "SPY"})

@@ -212,3 +212,22 @@ def test_quotes_arriving_many_times_a_second_walk_a_limit_close_once_per_interva
     steps = [order.client_order_id for order in orders_for(state, OPTION)]
     assert steps[0] == "pmctl-a-1-0" and 1 <= len(steps) - 1 <= 3, steps
     assert all(order.status != "filled" for order in orders_for(state, OPTION))
+
+
+def test_a_limit_close_on_a_contract_nobody_quotes_still_walks_on_the_watchers_beat(
+        state, run_watcher, database_url, tmp_path):
+    policy = tmp_path / "pmctl.toml"
+    policy.write_text("[defaults.option]\nwalk_interval_seconds = 1\n")
+    state.set_clock(frozen=False)
+    held_call(state, database_url, stop_loss=Decimal("4.80"))
+    watcher = run_watcher("--resync", "3600", env={"PMCTL_POLICY_FILE": str(policy)})
+    wait_active(database_url, watcher, state, symbols=())
+    state.wait_for_streams("options", "a", quotes=[OPTION], trades=[OPTION], timeout=10)
+    state.before_request("/v2/orders", lambda: state.set_quote(OPTION, Decimal("2.00"), Decimal("4.90")),
+                         method="POST")
+
+    state.set_quote(OPTION, Decimal("4.70"), Decimal("4.90"))
+    wait_until(lambda: orders_for(state, OPTION), "the option's limit close at the broker", timeout=1)
+    # No quote comes after the one that left the limit unfilled; the beat (every 5 s) wakes the walk.
+    wait_until(lambda: len(orders_for(state, OPTION)) == 2, "the walk's first step with no quote", timeout=8)
+    assert [order.client_order_id for order in orders_for(state, OPTION)] == ["pmctl-a-1-0", "pmctl-a-1-0-w1"]
