@@ -15,18 +15,7 @@ Canceling the entry cancels its legs.
 import uuid
 from decimal import Decimal
 
-from pmctl.sim.models import Account, Order, SimError, number, unprocessable
-
-_CENT = Decimal("0.01")
-
-
-def _price(spec, name: str, field: str, required: bool) -> Decimal | None:
-    value = spec.get(field) if isinstance(spec, dict) else None
-    if value is None:
-        if required:
-            raise unprocessable(f"bracket orders require {name}.{field}")
-        return None
-    return number(value, f"{name}.{field}")
+from pmctl.sim.models import CENT, Account, Order, SimError, leg_price, number, unprocessable
 
 
 class Brackets:
@@ -44,9 +33,9 @@ class Brackets:
         held = position.qty if position else Decimal(0)
         if (side == "buy" and held < 0) or (side == "sell" and held > 0):
             raise SimError(422, 42210000, "bracket orders must be entry orders")
-        target = _price(take_profit, "take_profit", "limit_price", True)
-        stop = _price(stop_loss, "stop_loss", "stop_price", True)
-        stop_limit = _price(stop_loss, "stop_loss", "limit_price", False)
+        target = leg_price(take_profit, "take_profit", "limit_price", True, "bracket")
+        stop = leg_price(stop_loss, "stop_loss", "stop_price", True, "bracket")
+        stop_limit = leg_price(stop_loss, "stop_loss", "limit_price", False, "bracket")
         self._check_prices(symbol, target, stop)
         self._check_prices(symbol, stop_limit, None)
         self._check_bracket_base(symbol, side, type, limit_price, stop, target)
@@ -70,13 +59,13 @@ class Brackets:
         base = number(limit_price, "limit_price") if type == "limit" else self.prices.get(symbol)
         if base is None:
             return
-        if side == "buy" and stop > base - _CENT:
+        if side == "buy" and stop > base - CENT:
             raise unprocessable("stop price must be less than base_price - 0.01")
-        if side == "sell" and stop < base + _CENT:
+        if side == "sell" and stop < base + CENT:
             raise unprocessable("stop price must be greater than base_price + 0.01")
-        if side == "buy" and target < base + _CENT:
+        if side == "buy" and target < base + CENT:
             raise unprocessable("take_profit.limit_price must be greater than base_price + 0.01")
-        if side == "sell" and target > base - _CENT:
+        if side == "sell" and target > base - CENT:
             raise unprocessable("take_profit.limit_price must be less than base_price - 0.01")
 
     def _entry_settled(self, entry: Order) -> None:

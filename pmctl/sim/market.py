@@ -34,9 +34,9 @@ class Market:
             at = self._moment(at, age_seconds)
             self.prices[symbol] = price
             self.trade_times[symbol] = at
-            self._publish_trade(symbol)
+            self._publish(symbol, "trades")
             if symbol not in self.quotes:
-                self._publish_quote(symbol)
+                self._publish(symbol, "quotes")
             self._match_all()
 
     def latest_trade(self, symbol: str) -> Trade | None:
@@ -61,7 +61,7 @@ class Market:
         with self.lock:
             quote = Quote(bid, ask, *sizes, at=self._moment(at, age_seconds), explicit=True)
             self.quotes[symbol] = quote
-            self._publish_quote(symbol)
+            self._publish(symbol, "quotes")
             self._match_all()
             return quote
 
@@ -69,7 +69,7 @@ class Market:
         """Back to the quote derived from the last trade."""
         with self.lock:
             if self.quotes.pop(symbol, None) is not None:
-                self._publish_quote(symbol)
+                self._publish(symbol, "quotes")
             self._match_all()
 
     def quote(self, symbol: str) -> Quote | None:

@@ -43,6 +43,20 @@ def number(value, what: str) -> Decimal:
         raise unprocessable(f"invalid {what}: {value!r}") from None
 
 
+CENT = Decimal("0.01")
+
+
+def leg_price(spec, name: str, field: str, required: bool, order_class: str) -> Decimal | None:
+    """A price of a bracket's or an oco's leg (``take_profit.limit_price``, ``stop_loss.stop_price``), refused as
+    Alpaca refuses it when a required one is missing."""
+    value = spec.get(field) if isinstance(spec, dict) else None
+    if value is None:
+        if required:
+            raise unprocessable(f"{order_class} orders require {name}.{field}")
+        return None
+    return number(value, f"{name}.{field}")
+
+
 @functools.cache
 def asset_id(symbol: str) -> uuid.UUID:
     """Stable per symbol and shared by all accounts, as Alpaca's asset ids are (cached: asked per position)."""

@@ -13,18 +13,7 @@ cancels the other; a partial fill leaves the other only what is still open.
 import uuid
 from decimal import Decimal
 
-from pmctl.sim.models import Account, Order, number, unprocessable
-
-_CENT = Decimal("0.01")
-
-
-def _leg(spec, name: str, price: str, required: bool) -> Decimal | None:
-    value = spec.get(price) if isinstance(spec, dict) else None
-    if value is None:
-        if required:
-            raise unprocessable(f"oco orders require {name}.{price}")
-        return None
-    return number(value, f"{name}.{price}")
+from pmctl.sim.models import CENT, Account, Order, leg_price, number, unprocessable
 
 
 class OneCancelsOther:
@@ -35,9 +24,9 @@ class OneCancelsOther:
                    extended_hours) -> Order:
         if type != "limit":
             raise unprocessable("oco orders must be limit orders (the take-profit)")
-        target = _leg(take_profit, "take_profit", "limit_price", True)
-        stop = _leg(stop_loss, "stop_loss", "stop_price", True)
-        stop_limit = _leg(stop_loss, "stop_loss", "limit_price", False)
+        target = leg_price(take_profit, "take_profit", "limit_price", True, "oco")
+        stop = leg_price(stop_loss, "stop_loss", "stop_price", True, "oco")
+        stop_limit = leg_price(stop_loss, "stop_loss", "limit_price", False, "oco")
         if limit_price is not None and number(limit_price, "limit_price") != target:
             raise unprocessable("limit_price must equal take_profit.limit_price for oco orders")
         if time_in_force not in ("day", "gtc"):
@@ -66,9 +55,9 @@ class OneCancelsOther:
     def _check_stop_base(self, symbol: str, side: str, stop: Decimal, target: Decimal) -> None:
         """Alpaca's threshold on a stop-loss leg: $0.01 beyond the base price (the take-profit's limit, the market)."""
         bases = [target] + ([self.prices[symbol]] if symbol in self.prices else [])
-        if side == "sell" and stop > min(bases) - _CENT:
+        if side == "sell" and stop > min(bases) - CENT:
             raise unprocessable("stop price must be less than base_price - 0.01")
-        if side == "buy" and stop < max(bases) + _CENT:
+        if side == "buy" and stop < max(bases) + CENT:
             raise unprocessable("stop price must be greater than base_price + 0.01")
 
     def _settle_group(self, account: Account, order: Order) -> None:

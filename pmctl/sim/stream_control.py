@@ -44,21 +44,18 @@ class Streaming:
         for connection in listeners:
             self.streams.send(connection, message)
 
-    def _publish_trade(self, symbol: str) -> None:
+    def _publish(self, symbol: str, channel: str) -> None:
+        """``symbol``'s latest trade (``channel`` ``trades``) or quote (``quotes``) to the data streams subscribed
+        to it; read only when someone listens."""
         kind = "options" if occ.is_option(symbol) else "stocks"
-        subscribers = self.streams.subscribers(kind, "trades", symbol)
-        trade = self.latest_trade(symbol) if subscribers else None
-        if trade is not None:
-            data = stream_wire.point("t", symbol, market_trade_json(trade, kind == "options"))
-            for connection in subscribers:
-                self.streams.send(connection, data, point=True)
-
-    def _publish_quote(self, symbol: str) -> None:
-        kind = "options" if occ.is_option(symbol) else "stocks"
-        subscribers = self.streams.subscribers(kind, "quotes", symbol)
-        quote = self.quote(symbol) if subscribers else None
-        if quote is not None:
-            data = stream_wire.point("q", symbol, market_quote_json(quote, kind == "options"))
+        subscribers = self.streams.subscribers(kind, channel, symbol)
+        if not subscribers:
+            return
+        latest, render, tag = ((self.latest_trade, market_trade_json, "t") if channel == "trades"
+                               else (self.quote, market_quote_json, "q"))
+        point = latest(symbol)
+        if point is not None:
+            data = stream_wire.point(tag, symbol, render(point, kind == "options"))
             for connection in subscribers:
                 self.streams.send(connection, data, point=True)
 
