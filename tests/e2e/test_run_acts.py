@@ -147,6 +147,29 @@ def held_call(state, database_url, **levels) -> None:
                entry_price=Decimal("5.20"), strike_price=340, expiration_date=date(2026, 2, 20), **levels)
 
 
+def watch_call(state, run_watcher, database_url, env: dict[str, str] | None = None):
+    """``pmctl run`` watching the held call with a stop at 4.80, once its option stream carries the call."""
+    held_call(state, database_url, stop_loss=Decimal("4.80"))
+    watcher = run_watcher("--resync", "3600", env=env)
+    wait_active(database_url, watcher, state, symbols=())
+    state.wait_for_streams("options", "a", quotes=[OPTION], trades=[OPTION], timeout=10)
+    return watcher
+
+
+def close_left_working(state, run_watcher, database_url, tmp_path, policy_text: str) -> None:
+    """Under the policy ``policy_text``, the call's stop fires on a bid of 4.70 and its limit close rests unfilled:
+    as it reaches the broker nobody bids near it (2.00 x 4.90, a spread too wide to judge, so the walk takes its
+    equal steps). The broker's clock runs, as the watcher's does, so orders are stamped as placed."""
+    policy = tmp_path / "pmctl.toml"
+    policy.write_text(policy_text)
+    state.set_clock(frozen=False)
+    watch_call(state, run_watcher, database_url, env={"PMCTL_POLICY_FILE": str(policy)})
+    state.before_request("/v2/orders", lambda: state.set_quote(OPTION, Decimal("2.00"), Decimal("4.90")),
+                         method="POST")
+    state.set_quote(OPTION, Decimal("4.70"), Decimal("4.90"))
+    wait_until(lambda: orders_for(state, OPTION), "the option's limit close at the broker", timeout=1)
+
+
 def test_an_underlying_level_is_judged_on_the_stock_streams_print_and_no_cycle_asks_for_the_underlying(
         state, run_watcher, database_url):
     held_call(state, database_url, underlying_stop=Decimal("330"))
@@ -169,10 +192,7 @@ def test_an_underlying_level_is_judged_on_the_stock_streams_print_and_no_cycle_a
 
 def test_an_options_bid_crossing_its_stop_on_the_stream_closes_it_with_no_quote_request(
         state, run_watcher, database_url):
-    held_call(state, database_url, stop_loss=Decimal("4.80"))
-    watcher = run_watcher("--resync", "3600")
-    wait_active(database_url, watcher, state, symbols=())
-    state.wait_for_streams("options", "a", quotes=[OPTION], trades=[OPTION], timeout=10)
+    watch_call(state, run_watcher, database_url)
     state.set_quote(OPTION, Decimal("5.10"), Decimal("5.20"))
     wait_until(lambda: fetch_rows(database_url)[0]["price_source"] == "bid", "a cycle on the streamed quote")
     mark = len(state.requests)
@@ -189,19 +209,8 @@ def test_an_options_bid_crossing_its_stop_on_the_stream_closes_it_with_no_quote_
 
 def test_quotes_arriving_many_times_a_second_walk_a_limit_close_once_per_interval(
         state, run_watcher, database_url, tmp_path):
-    policy = tmp_path / "pmctl.toml"
-    policy.write_text("[defaults.option]\nwalk_steps = 20\nwalk_interval_seconds = 1\n")
-    state.set_clock(frozen=False)  # the broker's clock runs, as the watcher's does: orders are stamped as placed
-    held_call(state, database_url, stop_loss=Decimal("4.80"))
-    watcher = run_watcher("--resync", "3600", env={"PMCTL_POLICY_FILE": str(policy)})
-    wait_active(database_url, watcher, state, symbols=())
-    state.wait_for_streams("options", "a", quotes=[OPTION], trades=[OPTION], timeout=10)
-    # Then nobody bids near it: a spread too wide to judge, so the walk takes its equal steps down.
-    state.before_request("/v2/orders", lambda: state.set_quote(OPTION, Decimal("2.00"), Decimal("4.90")),
-                         method="POST")
-
-    state.set_quote(OPTION, Decimal("4.70"), Decimal("4.90"))
-    wait_until(lambda: orders_for(state, OPTION), "the option's limit close at the broker", timeout=1)
+    close_left_working(state, run_watcher, database_url, tmp_path,
+                       "[defaults.option]\nwalk_steps = 20\nwalk_interval_seconds = 1\n")
     placed = time.monotonic()
     ask = Decimal("4.90")
     while time.monotonic() - placed < 2.5:  # 20 quotes a second, each waking the watcher
@@ -216,18 +225,7 @@ def test_quotes_arriving_many_times_a_second_walk_a_limit_close_once_per_interva
 
 def test_a_limit_close_on_a_contract_nobody_quotes_still_walks_on_the_watchers_beat(
         state, run_watcher, database_url, tmp_path):
-    policy = tmp_path / "pmctl.toml"
-    policy.write_text("[defaults.option]\nwalk_interval_seconds = 1\n")
-    state.set_clock(frozen=False)
-    held_call(state, database_url, stop_loss=Decimal("4.80"))
-    watcher = run_watcher("--resync", "3600", env={"PMCTL_POLICY_FILE": str(policy)})
-    wait_active(database_url, watcher, state, symbols=())
-    state.wait_for_streams("options", "a", quotes=[OPTION], trades=[OPTION], timeout=10)
-    state.before_request("/v2/orders", lambda: state.set_quote(OPTION, Decimal("2.00"), Decimal("4.90")),
-                         method="POST")
-
-    state.set_quote(OPTION, Decimal("4.70"), Decimal("4.90"))
-    wait_until(lambda: orders_for(state, OPTION), "the option's limit close at the broker", timeout=1)
+    close_left_working(state, run_watcher, database_url, tmp_path, "[defaults.option]\nwalk_interval_seconds = 1\n")
     # No quote comes after the one that left the limit unfilled; the beat (every 5 s) wakes the walk.
     wait_until(lambda: len(orders_for(state, OPTION)) == 2, "the walk's first step with no quote", timeout=8)
     assert [order.client_order_id for order in orders_for(state, OPTION)] == ["pmctl-a-1-0", "pmctl-a-1-0-w1"]
