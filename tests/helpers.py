@@ -9,6 +9,7 @@ from decimal import Decimal
 import psycopg
 import psycopg.rows
 import pytest
+from alpaca.common.exceptions import APIError
 
 KEYS = {"a": ("PKAAAATEST", "secret-a"), "b": ("PKBBBBTEST", "secret-b")}
 NOON = datetime(2026, 2, 3, 16, 0, tzinfo=timezone.utc)
@@ -38,6 +39,13 @@ def fetch_rows(database_url: str, where: str = "TRUE") -> list[dict]:
 def fetch_events(database_url: str) -> list[dict]:
     with psycopg.connect(database_url, row_factory=psycopg.rows.dict_row) as conn:
         return conn.execute("SELECT * FROM position_events ORDER BY id").fetchall()
+
+
+def refused(call) -> APIError:
+    """alpaca-py's error for a request the emulator refused, as Alpaca would."""
+    with pytest.raises(APIError) as info:
+        call()
+    return info.value
 
 
 def wait_until(predicate: Callable[[], object], what: str, timeout: float = 20.0, interval: float = 0.02) -> None:

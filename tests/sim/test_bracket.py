@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 import pytest
-from alpaca.common.exceptions import APIError
 from alpaca.trading.enums import OrderClass, OrderSide, OrderStatus, OrderType, QueryOrderStatus, TimeInForce
 from alpaca.trading.requests import (
     GetOrdersRequest,
@@ -14,6 +13,8 @@ from alpaca.trading.requests import (
     TakeProfitRequest,
 )
 
+from helpers import refused
+
 OPTION = "GOOGL260220C00340000"
 
 
@@ -22,12 +23,6 @@ def bracket(symbol="GOOGL", qty=10, target=350, stop=320, stop_limit=None, side=
     return kind(symbol=symbol, qty=qty, side=side, time_in_force=kw.pop("time_in_force", TimeInForce.GTC),
                 order_class=OrderClass.BRACKET, take_profit=TakeProfitRequest(limit_price=target),
                 stop_loss=StopLossRequest(stop_price=stop, limit_price=stop_limit), **kw)
-
-
-def refused(call) -> APIError:
-    with pytest.raises(APIError) as info:
-        call()
-    return info.value
 
 
 def open_orders(trading):

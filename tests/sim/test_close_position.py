@@ -4,17 +4,12 @@ from decimal import Decimal
 
 import pytest
 import requests
-from alpaca.common.exceptions import APIError
 from alpaca.trading.enums import OrderSide, QueryOrderStatus, TimeInForce
 from alpaca.trading.requests import ClosePositionRequest, GetOrdersRequest, LimitOrderRequest
 
+from helpers import refused
+
 OPTION = "GOOGL260220C00340000"
-
-
-def refused(call) -> APIError:
-    with pytest.raises(APIError) as info:
-        call()
-    return info.value
 
 
 def test_a_partial_close_of_a_long_sells_exactly_that_many(trading, state):

@@ -2,8 +2,6 @@
 
 from decimal import Decimal
 
-import pytest
-from alpaca.common.exceptions import APIError
 from alpaca.trading.enums import OrderSide, OrderStatus, PositionIntent, QueryOrderStatus, TimeInForce
 from alpaca.trading.requests import (
     GetOrdersRequest,
@@ -13,17 +11,13 @@ from alpaca.trading.requests import (
     TrailingStopOrderRequest,
 )
 
+from helpers import refused
+
 OPTION = "GOOGL260220C00340000"
 
 
 def market(symbol, qty, side, **kw):
     return MarketOrderRequest(symbol=symbol, qty=qty, side=side, time_in_force=TimeInForce.DAY, **kw)
-
-
-def refused(call) -> APIError:
-    with pytest.raises(APIError) as info:
-        call()
-    return info.value
 
 
 def test_selling_the_underlying_instead_of_the_option_opens_a_short(trading, state):

@@ -4,9 +4,10 @@ from decimal import Decimal
 
 import pytest
 import requests
-from alpaca.common.exceptions import APIError
 from alpaca.trading.enums import OrderSide, OrderStatus, TimeInForce
 from alpaca.trading.requests import LimitOrderRequest, StopOrderRequest
+
+from helpers import refused
 
 GOOGL_CALL = "GOOGL260220C00340000"
 SPY_PUT = "SPY260220P00600000"
@@ -16,12 +17,6 @@ XYZ_CALL = "XYZ260220C00050000"
 def sell_limit(symbol, price, qty=1, tif=TimeInForce.DAY):
     return {"symbol": symbol, "qty": str(qty), "side": "sell", "type": "limit",
             "time_in_force": tif.value, "limit_price": price}
-
-
-def refused(call) -> APIError:
-    with pytest.raises(APIError) as info:
-        call()
-    return info.value
 
 
 @pytest.fixture

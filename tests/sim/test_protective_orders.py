@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 import pytest
-from alpaca.common.exceptions import APIError
 from alpaca.trading.enums import OrderClass, OrderSide, OrderStatus, OrderType, QueryOrderStatus, TimeInForce
 from alpaca.trading.requests import (
     ClosePositionRequest,
@@ -18,15 +17,10 @@ from alpaca.trading.requests import (
     TrailingStopOrderRequest,
 )
 
+from helpers import refused
 from pmctl.sim.models import SimError
 
 OPTION = "GOOGL260220C00340000"
-
-
-def refused(call) -> APIError:
-    with pytest.raises(APIError) as info:
-        call()
-    return info.value
 
 
 def oco(symbol="GOOGL", qty=10, target=350, stop=320, stop_limit=None, **kw):

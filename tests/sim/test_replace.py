@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 import pytest
-from alpaca.common.exceptions import APIError
 from alpaca.trading.enums import OrderSide, OrderStatus, QueryOrderStatus, TimeInForce
 from alpaca.trading.requests import (
     GetOrdersRequest,
@@ -13,13 +12,9 @@ from alpaca.trading.requests import (
     TrailingStopOrderRequest,
 )
 
+from helpers import refused
+
 OPTION = "GOOGL260220C00340000"
-
-
-def refused(call) -> APIError:
-    with pytest.raises(APIError) as info:
-        call()
-    return info.value
 
 
 @pytest.fixture
