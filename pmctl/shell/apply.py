@@ -234,7 +234,8 @@ class Applier:
                       else request.client_order_id)
             return Outcome(action, f"sent, no clear answer: the next cycle looks up {lookup}", OutcomeStatus.UNKNOWN)
         except errors.BrokerRejected as rejected:
-            return self._rejected(action, row, rejected)
+            return self._rejected(action, row, rejected, {
+                "symbol": action.symbol, "reason": action.reason, "client_order_id": action.client_order_id})
         return self._submitted(action, row, order)
 
     def _walk(self, action: WalkClose) -> Outcome:
@@ -260,7 +261,7 @@ class Applier:
                            OutcomeStatus.UNKNOWN)
         except errors.BrokerRejected as rejected:
             if action.to_market:
-                return self._market_refused(action, row, rejected, data)
+                return self._rejected(action, row, rejected, data)
             self._record(row, EventKind.ORDER_FAILED, {**data, "status": rejected.status, "code": rejected.code,
                                                        "broker_message": rejected.broker_message})
             over = "unable to replace order" in (rejected.broker_message or "")
@@ -289,17 +290,6 @@ class Applier:
             return Outcome(action, f"not sent: order {action.order_id} filled more as pmctl cancelled it; the next "
                                    "cycle settles the row from it", OutcomeStatus.DEFERRED)
         return None
-
-    def _market_refused(self, action: WalkClose, row: Row, rejected: errors.BrokerRejected, data: dict) -> Outcome:
-        flat = isinstance(rejected, errors.PositionNotFound) or (
-            isinstance(rejected, errors.IntentMismatch) and rejected.position_is_gone)
-        reopen = settle.on_refusal(row, rejected.broker_message or str(rejected), flat)
-        with self.conn.transaction():
-            positions.reopen(self.conn, self.account, reopen, self.now)
-            events.insert_events(self.conn, self.account, [Event(row.id, EventKind.ORDER_FAILED, {
-                **data, "status": rejected.status, "code": rejected.code, "broker_message": rejected.broker_message,
-                "already_flat": flat, "why": reopen.why})], self.actor, self.now)
-        return Outcome(action, reopen.why + ("" if flat else self._rest(action.rearm)), OutcomeStatus.FAILED)
 
     def _cancel(self, action: Close, row: Row, orders: list[Order]) -> Outcome | None:
         """pmctl's orders that hold the quantity, cancelled and confirmed before the close is sent; an Outcome when
@@ -344,15 +334,16 @@ class Applier:
             return Outcome(action, f"filled {num(order.filled_qty)} at {num(order.filled_avg_price)}: closed{rested}")
         return Outcome(action, f"order {order.id} {order.status}; settled when it fills{rested}", OutcomeStatus.SENT)
 
-    def _rejected(self, action: Close, row: Row, rejected: errors.BrokerRejected) -> Outcome:
+    def _rejected(self, action: Close | WalkClose, row: Row, rejected: errors.BrokerRejected, data: dict) -> Outcome:
+        """A close or a deadline's market order the broker refused: the row back to open with ``data`` in its
+        event, and its protection rested again unless the broker says the position is gone."""
         flat = isinstance(rejected, errors.PositionNotFound) or (
             isinstance(rejected, errors.IntentMismatch) and rejected.position_is_gone)
         reopen = settle.on_refusal(row, rejected.broker_message or str(rejected), flat)
         with self.conn.transaction():
             positions.reopen(self.conn, self.account, reopen, self.now)
             events.insert_events(self.conn, self.account, [Event(row.id, EventKind.ORDER_FAILED, {
-                "symbol": action.symbol, "reason": action.reason, "client_order_id": action.client_order_id,
-                "status": rejected.status, "code": rejected.code, "broker_message": rejected.broker_message,
+                **data, "status": rejected.status, "code": rejected.code, "broker_message": rejected.broker_message,
                 "already_flat": flat, "why": reopen.why})], self.actor, self.now)
         return Outcome(action, reopen.why + ("" if flat else self._rest(action.rearm)), OutcomeStatus.FAILED)
 
